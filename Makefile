@@ -1,0 +1,54 @@
+# Tovholder. `make run` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv: found on PATH, else in ~/.local/bin, else installed there from PyPI.
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help run test lint migrate demo bench i18n deps browser-deps clean
+
+help:
+	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
+	@echo "make test     run every test (installs what the tests need first)"
+	@echo "make lint     ruff, and mypy --strict on app/ and exercises/"
+	@echo "make migrate  upgrade the database to the newest schema"
+	@echo "make i18n     extract messages and update the catalogues"
+
+$(UV):
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+deps: .venv/.synced
+
+# Debian's Chromium for the browser tests; nothing downloads a browser of its own.
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing Debian's chromium"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+run: deps
+	$(UV) run tovholder run
+
+migrate: deps
+	$(UV) run tovholder migrate
+
+test: deps browser-deps
+	$(UV) run pytest
+
+lint: deps
+	$(UV) run ruff check app exercises tests migrations
+	$(UV) run mypy app exercises
+
+i18n: deps
+	$(UV) run pybabel extract -F babel.cfg -k N_ -k AccountError --no-location --sort-output \
+	  --project Tovholder -o app/i18n/messages.pot .
+	$(UV) run pybabel update -i app/i18n/messages.pot -d app/i18n --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

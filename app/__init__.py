@@ -1,0 +1,1 @@
+"""Tovholder: facilitator-led team reflection sessions, from projector to phones."""

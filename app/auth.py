@@ -1,0 +1,140 @@
+"""Tovholder accounts: scrypt password hashes, a signed login cookie, the first-start setup link."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.engine import Engine
+from sqlmodel import func, select
+
+from app.db import session_scope
+from app.models import Facilitator, SetupToken, utcnow
+
+log = logging.getLogger(__name__)
+
+LOGIN_COOKIE = "tov_auth"
+LOGIN_MAX_AGE = 14 * 24 * 3600
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MIN_PASSWORD = 10
+
+
+class AccountError(ValueError):
+    """A message a person can act on (an English msgid)."""
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=8, p=1)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+# A valid hash of nothing, so a login with an unknown email costs the same time as a wrong password.
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def count_accounts(engine: Engine) -> int:
+    with session_scope(engine) as db:
+        return int(db.exec(select(func.count()).select_from(Facilitator)).one())
+
+
+def create_account(engine: Engine, email: str, name: str, password: str) -> Facilitator:
+    email = email.strip().lower()
+    name = " ".join(name.split()) or email.split("@")[0]
+    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+        raise AccountError("Please give a valid email address.")
+    if len(name) > 120:
+        raise AccountError("A name is at most 120 characters.")
+    if len(password) < MIN_PASSWORD or len(password) > 1024:
+        raise AccountError("A password has at least 10 characters.")
+    with session_scope(engine) as db:
+        if db.exec(select(Facilitator).where(Facilitator.email == email)).first():
+            raise AccountError("An account with this email exists already.")
+        account = Facilitator(email=email, name=name, password_hash=hash_password(password))
+        db.add(account)
+        db.commit()
+        db.refresh(account)
+    log.info("account created", extra={"facilitator_id": account.id})
+    return account
+
+
+def authenticate(engine: Engine, email: str, password: str) -> Facilitator | None:
+    with session_scope(engine) as db:
+        account = db.exec(select(Facilitator).where(Facilitator.email == email.strip().lower())).first()
+    if account is None:
+        verify_password(password, _DUMMY_HASH)
+        return None
+    return account if verify_password(password, account.password_hash) else None
+
+
+def get_account(engine: Engine, account_id: int) -> Facilitator | None:
+    with session_scope(engine) as db:
+        return db.get(Facilitator, account_id)
+
+
+class CookieSigner:
+    def __init__(self, secret: str) -> None:
+        self._s = URLSafeTimedSerializer(secret, salt="tovholder-login")
+
+    def dumps(self, account_id: int) -> str:
+        return self._s.dumps({"f": account_id})
+
+    def loads(self, value: str | None) -> int | None:
+        if not value:
+            return None
+        try:
+            data = self._s.loads(value, max_age=LOGIN_MAX_AGE)
+        except BadSignature:
+            return None
+        account = data.get("f") if isinstance(data, dict) else None
+        return account if isinstance(account, int) else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_setup_token(engine: Engine) -> str | None:
+    """When no account exists, a one-time token for the setup link; None when one exists."""
+    if count_accounts(engine):
+        return None
+    token = secrets.token_urlsafe(24)
+    with session_scope(engine) as db:
+        db.add(SetupToken(token_hash=_token_hash(token)))
+        db.commit()
+    return token
+
+
+def setup_token_valid(engine: Engine, token: str) -> bool:
+    if count_accounts(engine):
+        return False
+    with session_scope(engine) as db:
+        row = db.exec(select(SetupToken).where(SetupToken.token_hash == _token_hash(token))).first()
+    return row is not None and row.used_at is None
+
+
+def use_setup_token(engine: Engine, token: str, email: str, name: str, password: str) -> Facilitator:
+    if not setup_token_valid(engine, token):
+        raise AccountError("This setup link is no longer valid. Ask for a new one at the console.")
+    account = create_account(engine, email, name, password)
+    with session_scope(engine) as db:
+        row = db.exec(select(SetupToken).where(SetupToken.token_hash == _token_hash(token))).first()
+        if row is not None:
+            row.used_at = utcnow()
+            db.add(row)
+            db.commit()
+    return account

@@ -1,0 +1,197 @@
+"""The `tovholder` command: serve, migrate, check flows, add accounts, make demo sessions."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import random
+import sys
+from pathlib import Path
+
+from app.config import ROOT, Settings
+
+
+def _migrate(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["database_url"] = settings.resolved_database_url
+    command.upgrade(cfg, "head")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    _migrate(settings)
+    print(f"database is up to date: {_redact(settings.resolved_database_url)}")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    if args.migrate:
+        _migrate(settings)
+    from app.flows import FlowError
+
+    try:
+        from app.main import create_app
+
+        app = create_app(settings)
+    except FlowError as exc:
+        print(f"A flow is broken; fix it and start again:\n{exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Tovholder serves on http://{settings.host}:{settings.port} "
+        f"(phones join at {settings.resolved_public_url})",
+        flush=True,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_flows_check(args: argparse.Namespace) -> int:
+    from app.flows import FlowError, load_flow, missing_translations
+    from exercises import build_registry
+
+    registry = build_registry()
+    paths: list[Path] = []
+    for raw in args.paths or [str(Settings().sessions_dir)]:
+        path = Path(raw)
+        paths.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    if not paths:
+        print("no flow files found", file=sys.stderr)
+        return 1
+    failed = 0
+    for path in paths:
+        try:
+            flow = load_flow(path, registry)
+        except FlowError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            continue
+        missing = missing_translations(flow)
+        for item in missing:
+            print(f"warning: {path}: {item} (falls back to {flow.default_locale!r})", file=sys.stderr)
+        print(
+            f"ok: {path} ({flow.name}: {len(flow.steps)} steps, {flow.duration_minutes} min, "
+            f"{', '.join(flow.locales)})"
+        )
+        if missing and args.strict:
+            failed += 1
+    return 1 if failed else 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from app import auth
+    from app.db import make_engine
+
+    settings = Settings()
+    _migrate(settings)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (at least 10 characters): ")
+        if password != getpass.getpass("Again: "):
+            print("the two passwords differ", file=sys.stderr)
+            return 1
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        account = auth.create_account(engine, args.email, args.name or "", password)
+    except auth.AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"account {account.email} created (id {account.id})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import make_demo_run
+    from app.flows import FlowError
+
+    settings = Settings()
+    _migrate(settings)
+    try:
+        run_id = make_demo_run(
+            settings,
+            args.flow,
+            args.participants,
+            random.Random(args.seed),
+            locale=args.locale,
+            owner_email=args.owner,
+        )
+    except (FlowError, ValueError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(run_id)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tovholder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the server (migrates the database first)")
+    run.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        help="do not upgrade the database before starting",
+    )
+    run.set_defaults(func=cmd_run)
+
+    migrate = sub.add_parser("migrate", help="upgrade the database to the newest schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    flows = sub.add_parser("flows", help="work with flow files")
+    flows_sub = flows.add_subparsers(dest="flows_command", required=True)
+    check = flows_sub.add_parser("check", help="validate flow files without starting the server")
+    check.add_argument("paths", nargs="*", help="files or folders (default: the sessions folder)")
+    check.add_argument(
+        "--strict", action="store_true", help="also fail when a text lacks one of the flow's languages"
+    )
+    check.set_defaults(func=cmd_flows_check)
+
+    user = sub.add_parser("user", help="tovholder accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create an account")
+    add.add_argument("email")
+    add.add_argument("--name", help="the name shown on the dashboard")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    add.set_defaults(func=cmd_user_add)
+
+    demo = sub.add_parser("demo", help="create a finished session with simulated answers")
+    demo.add_argument("--flow", required=True, help="the flow's name, e.g. reflection")
+    demo.add_argument("--participants", type=int, default=30, help="how many phones (1-200)")
+    demo.add_argument("--seed", type=int, default=None, help="makes the answers repeatable")
+    demo.add_argument("--locale", default=None, help="the session's language (default: the flow's)")
+    demo.add_argument(
+        "--owner", default=None, help="the account's email that owns it (default: the first account)"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

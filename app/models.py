@@ -1,0 +1,91 @@
+"""The tables. Every change here comes with an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class Facilitator(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=254)
+    name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class SetupToken(SQLModel, table=True):
+    """A one-time link that creates the first account; printed on first start."""
+
+    __tablename__ = "setup_token"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    used_at: datetime | None = _ts(nullable=True)
+
+
+class RunStatus(StrEnum):
+    lobby = "lobby"
+    live = "live"
+    closed = "closed"
+
+
+class Run(SQLModel, table=True):
+    """One live performance of a flow by a team: what users call a session."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=8)
+    flow_name: str = Field(max_length=80)
+    flow_snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    locale: str = Field(max_length=8)
+    facilitator_id: int | None = Field(default=None, foreign_key="facilitator.id", index=True)
+    status: RunStatus = Field(default=RunStatus.lobby, max_length=16)
+    step_index: int = 0
+    version: int = 1
+    revealed: bool = True
+    timer_ends_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    started_at: datetime | None = _ts(nullable=True)
+    closed_at: datetime | None = _ts(nullable=True)
+    is_demo: bool = False
+
+
+class Participant(SQLModel, table=True):
+    """One phone in a run: an anonymous token and an optional display name."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True, ondelete="CASCADE")
+    token: str = Field(index=True, unique=True, max_length=64)
+    display_name: str | None = Field(default=None, max_length=40)
+    unit: str | None = Field(default=None, max_length=80)
+    joined_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class Answer(SQLModel, table=True):
+    """What one participant gave to one step. `seq` numbers a participant's answers to a step,
+    so the database itself refuses more than the step allows."""
+
+    __table_args__ = (
+        UniqueConstraint("participant_id", "idempotency_key", name="uq_answer_key"),
+        UniqueConstraint("participant_id", "step_id", "seq", name="uq_answer_seq"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True, ondelete="CASCADE")
+    participant_id: int = Field(foreign_key="participant.id", index=True, ondelete="CASCADE")
+    step_id: str = Field(max_length=64, index=True)
+    seq: int = 1
+    idempotency_key: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(nullable=False, default=utcnow)

@@ -1,0 +1,68 @@
+"""Every refusal is a clear message a person can act on, as a page or an htmx fragment."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import i18n
+from app.deps import LoginRequired, browser_locale, get_house, is_htmx
+from app.routes import fragment, page
+from app.runner import RunnerError
+from app.security import CsrfError
+from app.templating import render
+from exercises.base import N_
+
+log = logging.getLogger(__name__)
+
+
+def error_response(request: Request, status: int, message: str, **params: object) -> Response:
+    locale = browser_locale(request)
+    with i18n.use_locale(locale):
+        text = i18n.gettext(message) % params if params else i18n.gettext(message)
+    if is_htmx(request):
+        house = get_house(request)
+        return fragment(render(house.env, "_error.html", locale, message=text), status)
+    return page(request, "error.html", locale=locale, status_code=status, message=text, status=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RunnerError)
+    async def _runner(request: Request, exc: RunnerError) -> Response:
+        return error_response(request, exc.status_code, exc.message, **exc.params)
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, exc: CsrfError) -> Response:
+        return error_response(
+            request,
+            403,
+            N_("This form has expired or came from another site. Reload the page and try again."),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+        return error_response(
+            request,
+            400,
+            N_("The form was incomplete or malformed (%(fields)s). Reload the page and try again."),
+            fields=", ".join(fields) or "?",
+        )
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if request.method == "GET" and not is_htmx(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return error_response(request, 401, N_("Please log in again."))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(request, 404, N_("There is nothing at this address."))
+        if exc.status_code == 405:
+            return error_response(request, 405, N_("This address does not take that kind of request."))
+        return HTMLResponse(str(exc.detail), status_code=exc.status_code)

@@ -1,0 +1,459 @@
+"""The run's state machine: start, advance, back, reveal, timer, close; answers. Every change is
+written in one transaction, and only after the commit does the runner call notify()."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from sqlalchemy import func, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.db import session_scope
+from app.flows import Flow, Step
+from app.models import Answer, Participant, Run, RunStatus, utcnow
+from exercises import AnswerInvalid, AnyExercise
+from exercises.base import N_, clean_text
+
+log = logging.getLogger(__name__)
+
+CODE_ALPHABET = "ACDEFHJKMNPRTUWXY3479"  # no look-alikes: no B/8, O/0/Q, I/1/L, S/5, Z/2, G/6, V
+CODE_LENGTH = 6
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_TIMER_SECONDS = 4 * 3600
+
+
+class Notifier(Protocol):
+    def notify(self, run_id: int, what: str) -> None: ...
+
+
+class RunnerError(Exception):
+    """A refusal a person can act on. `message` is an English msgid marked with N_()."""
+
+    status_code = 400
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+class NotFound(RunnerError):
+    status_code = 404
+
+
+class Conflict(RunnerError):
+    status_code = 409
+
+
+class Invalid(RunnerError):
+    status_code = 422
+
+
+class Forbidden(RunnerError):
+    status_code = 403
+
+
+def normalise_code(raw: str) -> str:
+    return "".join(ch for ch in raw.upper() if ch.isalnum())
+
+
+@dataclass
+class StepView:
+    index: int
+    step: Step
+    exercise: AnyExercise
+    settings: BaseModel
+    result: BaseModel
+    answer_count: int
+    answered_count: int
+
+
+@dataclass
+class RunView:
+    """Everything the screens of one run show, read in one go after a change."""
+
+    run: Run
+    flow: Flow
+    participant_count: int
+    participant_names: list[str]
+    current: StepView | None
+    next_step: Step | None
+
+    @property
+    def version(self) -> int:
+        return self.run.version
+
+
+@dataclass
+class PhoneView:
+    run: Run
+    flow: Flow
+    participant: Participant
+    current: StepView | None
+    own_answers: list[BaseModel] = field(default_factory=list)
+
+    @property
+    def can_answer(self) -> bool:
+        if self.current is None or self.run.status != RunStatus.live:
+            return False
+        limit = self.current.exercise.max_answers(self.current.settings)
+        return len(self.own_answers) < limit
+
+
+@dataclass
+class SubmitResult:
+    created: bool
+    view: PhoneView
+
+
+class Runner:
+    def __init__(
+        self,
+        engine: Engine,
+        flows: Mapping[str, Flow],
+        registry: Mapping[str, AnyExercise],
+        notifier: Notifier,
+    ) -> None:
+        self.engine = engine
+        self.flows = flows
+        self.registry = registry
+        self.notifier = notifier
+        self._flow_cache: dict[int, Flow] = {}
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def flow_of(self, run: Run) -> Flow:
+        assert run.id is not None
+        flow = self._flow_cache.get(run.id)
+        if flow is None:
+            flow = Flow.model_validate(run.flow_snapshot)
+            self._flow_cache[run.id] = flow
+        return flow
+
+    def get_run(self, run_id: int, facilitator_id: int | None = None) -> Run:
+        with session_scope(self.engine) as db:
+            run = db.get(Run, run_id)
+            if run is None:
+                raise NotFound(N_("There is no such session."))
+            if facilitator_id is not None and run.facilitator_id not in (None, facilitator_id):
+                raise NotFound(N_("There is no such session."))
+            return run
+
+    def run_by_code(self, code: str) -> Run:
+        code = normalise_code(code)
+        with session_scope(self.engine) as db:
+            run = db.exec(select(Run).where(Run.code == code)).first() if code else None
+        if run is None:
+            raise NotFound(
+                N_("No session has the code %(code)s. Check the code on the big screen."),
+                code=code or "?",
+            )
+        return run
+
+    def runs_of(self, facilitator_id: int, limit: int = 50) -> list[Run]:
+        with session_scope(self.engine) as db:
+            query = (
+                select(Run)
+                .where(or_(col(Run.facilitator_id) == facilitator_id, col(Run.facilitator_id).is_(None)))
+                .order_by(col(Run.created_at).desc())
+                .limit(limit)
+            )
+            return list(db.exec(query).all())
+
+    def _step_view(self, db: Session, run: Run, flow: Flow, index: int) -> StepView:
+        step = flow.steps[index]
+        exercise = self.registry[step.exercise]
+        settings = exercise.settings(step.settings)
+        rows = db.exec(
+            select(Answer.payload, Answer.participant_id)
+            .where(Answer.run_id == run.id, Answer.step_id == step.id)
+            .order_by(col(Answer.id))
+        ).all()
+        answers = [exercise.load_answer(payload) for payload, _ in rows]
+        return StepView(
+            index=index,
+            step=step,
+            exercise=exercise,
+            settings=settings,
+            result=exercise.aggregate(settings, answers),
+            answer_count=len(rows),
+            answered_count=len({pid for _, pid in rows}),
+        )
+
+    def run_view(self, run_id: int) -> RunView:
+        with session_scope(self.engine) as db:
+            run = db.get(Run, run_id)
+            if run is None:
+                raise NotFound(N_("There is no such session."))
+            flow = self.flow_of(run)
+            names = db.exec(
+                select(Participant.display_name)
+                .where(Participant.run_id == run_id, col(Participant.display_name).is_not(None))
+                .order_by(col(Participant.id))
+            ).all()
+            count = db.exec(
+                select(func.count()).select_from(Participant).where(Participant.run_id == run_id)
+            ).one()
+            current = self._step_view(db, run, flow, run.step_index) if run.status == RunStatus.live else None
+            following = run.step_index + 1 if run.status == RunStatus.live else 0
+            next_step = flow.steps[following] if following < len(flow.steps) else None
+            return RunView(
+                run=run,
+                flow=flow,
+                participant_count=int(count),
+                participant_names=[n for n in names if n],
+                current=current,
+                next_step=next_step,
+            )
+
+    def step_results(self, run_id: int) -> tuple[Run, Flow, list[StepView]]:
+        """Every step's results, for the results page and exports."""
+        with session_scope(self.engine) as db:
+            run = db.get(Run, run_id)
+            if run is None:
+                raise NotFound(N_("There is no such session."))
+            flow = self.flow_of(run)
+            return run, flow, [self._step_view(db, run, flow, i) for i in range(len(flow.steps))]
+
+    def participant(self, token: str | None) -> Participant:
+        if not token:
+            raise Forbidden(N_("Your phone is not in a session yet. Join with the code."))
+        with session_scope(self.engine) as db:
+            p = db.exec(select(Participant).where(Participant.token == token)).first()
+        if p is None:
+            raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
+        return p
+
+    def phone_view(self, participant: Participant) -> PhoneView:
+        with session_scope(self.engine) as db:
+            return self._phone_view(db, participant)
+
+    def _phone_view(self, db: Session, participant: Participant) -> PhoneView:
+        run = db.get(Run, participant.run_id)
+        assert run is not None
+        flow = self.flow_of(run)
+        if run.status != RunStatus.live:
+            return PhoneView(run=run, flow=flow, participant=participant, current=None)
+        step = flow.steps[run.step_index]
+        exercise = self.registry[step.exercise]
+        settings = exercise.settings(step.settings)
+        own = db.exec(
+            select(Answer.payload)
+            .where(Answer.participant_id == participant.id, Answer.step_id == step.id)
+            .order_by(col(Answer.seq))
+        ).all()
+        current = StepView(
+            index=run.step_index,
+            step=step,
+            exercise=exercise,
+            settings=settings,
+            result=exercise.aggregate(settings, []),
+            answer_count=0,
+            answered_count=0,
+        )
+        return PhoneView(
+            run=run,
+            flow=flow,
+            participant=participant,
+            current=current,
+            own_answers=[exercise.load_answer(p) for p in own],
+        )
+
+    # --- the tovholder's actions ---------------------------------------------------------------
+
+    def create_run(
+        self, flow_name: str, locale: str, facilitator_id: int | None, *, is_demo: bool = False
+    ) -> Run:
+        flow = self.flows.get(flow_name)
+        if flow is None:
+            raise NotFound(N_("There is no flow named %(name)s."), name=flow_name)
+        if locale not in flow.locales:
+            locale = flow.default_locale
+        for _ in range(10):
+            run = Run(
+                code="".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)),
+                flow_name=flow.name,
+                flow_snapshot=flow.model_dump(mode="json"),
+                locale=locale,
+                facilitator_id=facilitator_id,
+                is_demo=is_demo,
+            )
+            try:
+                with session_scope(self.engine) as db:
+                    db.add(run)
+                    db.commit()
+                    db.refresh(run)
+                log.info("run created", extra={"run_id": run.id, "flow": flow.name})
+                return run
+            except IntegrityError:
+                continue  # the code was taken; draw another
+        raise Conflict(N_("Could not find a free join code; please try again."))
+
+    def _change(self, run_id: int, expected_version: int | None, **values: Any) -> Run:
+        """Compare-and-set on the run's version: two tabs cannot both move the same step."""
+        with session_scope(self.engine) as db:
+            run = db.get(Run, run_id)
+            if run is None:
+                raise NotFound(N_("There is no such session."))
+            version = run.version if expected_version is None else expected_version
+            result = db.execute(
+                update(Run)
+                .where(col(Run.id) == run_id, col(Run.version) == version)
+                .values(version=version + 1, **values)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                db.rollback()
+                raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
+            db.commit()
+            db.refresh(run)
+            return run
+
+    def move(self, run_id: int, delta: int, expected_version: int | None = None) -> Run:
+        """Next (+1) or back (-1): from the lobby into step 1, and from step 1 back to the lobby."""
+        run = self.get_run(run_id)
+        flow = self.flow_of(run)
+        if run.status == RunStatus.closed:
+            raise Conflict(N_("This session has ended."))
+        position = -1 if run.status == RunStatus.lobby else run.step_index
+        target = max(-1, min(len(flow.steps) - 1, position + delta))
+        if target == position:
+            return run
+        values: dict[str, Any] = {"timer_ends_at": None}
+        if target == -1:
+            values.update(status=RunStatus.lobby, step_index=0, revealed=True)
+        else:
+            values.update(
+                status=RunStatus.live,
+                step_index=target,
+                revealed=not flow.steps[target].hide_results,
+            )
+            if run.started_at is None:
+                values["started_at"] = utcnow()
+        run = self._change(run_id, expected_version, **values)
+        log.info("step moved", extra={"run_id": run_id, "step_index": run.step_index})
+        self.notifier.notify(run_id, "step")
+        return run
+
+    def set_revealed(self, run_id: int, revealed: bool, expected_version: int | None = None) -> Run:
+        run = self._change(run_id, expected_version, revealed=revealed)
+        self.notifier.notify(run_id, "reveal")
+        return run
+
+    def set_timer(self, run_id: int, seconds: int | None, expected_version: int | None = None) -> Run:
+        if seconds is not None and not 0 < seconds <= MAX_TIMER_SECONDS:
+            raise Invalid(N_("A timer runs from 1 second to 4 hours."))
+        ends = utcnow() + timedelta(seconds=seconds) if seconds else None
+        run = self._change(run_id, expected_version, timer_ends_at=ends)
+        self.notifier.notify(run_id, "timer")
+        return run
+
+    def close(self, run_id: int, expected_version: int | None = None) -> Run:
+        run = self.get_run(run_id)
+        if run.status == RunStatus.closed:
+            return run
+        run = self._change(
+            run_id, expected_version, status=RunStatus.closed, closed_at=utcnow(), timer_ends_at=None
+        )
+        log.info("run closed", extra={"run_id": run_id})
+        self.notifier.notify(run_id, "step")
+        return run
+
+    # --- the participants' actions -------------------------------------------------------------
+
+    def join(self, code: str, display_name: str | None = None) -> Participant:
+        run = self.run_by_code(code)
+        if run.status == RunStatus.closed:
+            raise Conflict(N_("This session has ended. Thank you for taking part!"))
+        name = None
+        if display_name and display_name.strip():
+            try:
+                name = clean_text(display_name, max_length=40, single_line=True)
+            except AnswerInvalid:
+                raise Invalid(N_("A name is at most 40 characters.")) from None
+        assert run.id is not None
+        participant = Participant(run_id=run.id, token=secrets.token_urlsafe(24), display_name=name)
+        with session_scope(self.engine) as db:
+            db.add(participant)
+            db.commit()
+            db.refresh(participant)
+        self.notifier.notify(run.id, "people")
+        return participant
+
+    def submit_answer(
+        self, token: str | None, step_id: str, form: Mapping[str, Any], key: str
+    ) -> SubmitResult:
+        """Store one answer once. A key already stored is acknowledged again, never stored twice."""
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise RunnerError(N_("The answer came without a valid key; reload the page and send again."))
+        participant = self.participant(token)
+        with session_scope(self.engine) as db:
+            if self._stored(db, participant, key):
+                return SubmitResult(created=False, view=self._phone_view(db, participant))
+            run = db.get(Run, participant.run_id)
+            assert run is not None and run.id is not None
+            flow = self.flow_of(run)
+            index = flow.step_index(step_id)
+            if index is None:
+                raise NotFound(N_("This session has no step %(step)s."), step=step_id[:64])
+            if run.status != RunStatus.live or index != run.step_index:
+                raise Conflict(N_("This question is closed: the session has moved on."))
+            step = flow.steps[index]
+            exercise = self.registry[step.exercise]
+            settings = exercise.settings(step.settings)
+            try:
+                answer = exercise.parse_answer(settings, form)
+            except AnswerInvalid as exc:
+                raise Invalid(exc.message, **exc.params) from None
+            count = db.exec(
+                select(func.count())
+                .select_from(Answer)
+                .where(Answer.participant_id == participant.id, Answer.step_id == step.id)
+            ).one()
+            limit = exercise.max_answers(settings)
+            if count >= limit:
+                raise Conflict(N_("You have sent all the answers this step takes."))
+            db.add(
+                Answer(
+                    run_id=run.id,
+                    participant_id=participant.id or 0,
+                    step_id=step.id,
+                    seq=int(count) + 1,
+                    idempotency_key=key,
+                    payload=answer.model_dump(mode="json"),
+                )
+            )
+            try:
+                db.commit()
+            except IntegrityError:
+                # A retry of the same key raced its twin, or two keys raced for the last place.
+                db.rollback()
+                if not self._stored(db, participant, key):
+                    raise Conflict(N_("You have sent all the answers this step takes.")) from None
+                return SubmitResult(created=False, view=self._phone_view(db, participant))
+            view = self._phone_view(db, participant)
+        self.notifier.notify(run.id, "tally")
+        return SubmitResult(created=True, view=view)
+
+    @staticmethod
+    def _stored(db: Session, participant: Participant, key: str) -> bool:
+        return (
+            db.exec(
+                select(Answer.id).where(
+                    Answer.participant_id == participant.id, Answer.idempotency_key == key
+                )
+            ).first()
+            is not None
+        )
+
+    def answers_in_run(self, run_id: int) -> Sequence[Answer]:
+        with session_scope(self.engine) as db:
+            return list(db.exec(select(Answer).where(Answer.run_id == run_id)).all())

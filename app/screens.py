@@ -1,0 +1,94 @@
+"""What each audience sees, rendered from a view the runner built. Used by the page routes for
+the first paint and by the realtime layer for every push, so both always agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel
+
+from app.models import Run, RunStatus, utcnow
+from app.runner import PhoneView, RunView, StepView
+from app.templating import render
+
+
+@dataclass
+class PhoneScreen:
+    run: Run
+    fallback_locale: str
+    current: StepView | None
+    own_answers: list[BaseModel] = field(default_factory=list)
+    error: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    just_sent: bool = False
+
+    @property
+    def limit(self) -> int:
+        if self.current is None:
+            return 0
+        return self.current.exercise.max_answers(self.current.settings)
+
+    @property
+    def can_answer(self) -> bool:
+        return (
+            self.run.status == RunStatus.live
+            and self.current is not None
+            and len(self.own_answers) < self.limit
+        )
+
+
+def phone_screen_for(view: PhoneView, **extra: Any) -> PhoneScreen:
+    return PhoneScreen(
+        run=view.run,
+        fallback_locale=view.flow.default_locale,
+        current=view.current,
+        own_answers=view.own_answers,
+        **extra,
+    )
+
+
+def phone_screen_broadcast(view: RunView) -> PhoneScreen:
+    """The same fresh screen for every phone: nobody has answered a step that just opened."""
+    return PhoneScreen(run=view.run, fallback_locale=view.flow.default_locale, current=view.current)
+
+
+def stage_html(env: jinja2.Environment, view: RunView, *, join_url: str, qr_svg: str) -> str:
+    return render(
+        env,
+        "projector/_stage.html",
+        view.run.locale,
+        view=view,
+        run=view.run,
+        fallback_locale=view.flow.default_locale,
+        join_url=join_url,
+        qr_svg=qr_svg,
+        now=utcnow(),
+    )
+
+
+def console_html(env: jinja2.Environment, view: RunView, *, join_url: str) -> str:
+    return render(
+        env,
+        "console/_console.html",
+        view.run.locale,
+        view=view,
+        run=view.run,
+        fallback_locale=view.flow.default_locale,
+        join_url=join_url,
+        now=utcnow(),
+    )
+
+
+def phone_html(env: jinja2.Environment, screen: PhoneScreen, locale: str, csrf_token: str = "") -> str:
+    return render(
+        env,
+        "phone/_phone.html",
+        locale,
+        screen=screen,
+        run=screen.run,
+        fallback_locale=screen.fallback_locale,
+        csrf_token=csrf_token,
+        now=utcnow(),
+    )

@@ -1,0 +1,71 @@
+"""The Jinja environment: page shells in templates/, each exercise's own templates by prefix.
+Autoescaping is always on; nothing a person wrote is ever marked safe."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from app import i18n
+from app.config import ROOT
+from app.flows import text
+from exercises import AnyExercise
+
+
+def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(ROOT / "templates"),
+            jinja2.PrefixLoader(
+                {name: jinja2.FileSystemLoader(ex.template_dir) for name, ex in registry.items()}
+            ),
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.globals["t"] = _local_text
+    env.globals["locale"] = i18n.current_locale
+    env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.filters["iso"] = _iso
+    env.filters["paragraphs"] = _paragraphs
+    return env
+
+
+@jinja2.pass_context
+def _local_text(context: jinja2.runtime.Context, value: Mapping[str, str] | None) -> str:
+    """A flow text in the current language; falls back to the flow's default, then any."""
+    fallback = context.get("fallback_locale", "en")
+    return text(value, i18n.current_locale(), fallback)
+
+
+def _iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _paragraphs(value: str) -> Markup:
+    """Line breaks of a text as paragraphs; the text itself is escaped first."""
+    escaped = Markup.escape(value)
+    parts = [p.strip() for p in escaped.split("\n\n") if p.strip()]
+    return Markup("").join(Markup("<p>{}</p>").format(Markup("<br>").join(p.split("\n"))) for p in parts)
+
+
+def render(env: jinja2.Environment, name: str, locale: str, **context: Any) -> str:
+    with i18n.use_locale(locale):
+        return env.get_template(name).render(**context)

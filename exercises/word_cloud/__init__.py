@@ -1,0 +1,81 @@
+"""A word cloud: a few words or short phrases per participant, sized by how often they come."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from exercises.base import Exercise, Strict, clean_text
+
+SHOWN = 40
+
+
+class WordCloudSettings(Strict):
+    max_words: int = Field(default=3, ge=1, le=5)
+    max_length: int = Field(default=30, ge=3, le=60)
+
+
+class WordCloudAnswer(Strict):
+    word: str = Field(min_length=1, max_length=60)
+
+
+class Word(BaseModel):
+    text: str
+    count: int
+    size: int  # 1 (smallest) to 5 (largest)
+
+
+class WordCloudResult(BaseModel):
+    count: int
+    distinct: int
+    words: list[Word]
+
+
+class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer]):
+    name = "word_cloud"
+    settings_model = WordCloudSettings
+    answer_model = WordCloudAnswer
+    doc = "Short words or phrases; the same word (any case) grows with every mention."
+
+    def max_answers(self, settings: WordCloudSettings) -> int:
+        return settings.max_words
+
+    def parse_answer(self, settings: WordCloudSettings, form: Mapping[str, Any]) -> WordCloudAnswer:
+        return WordCloudAnswer(
+            word=clean_text(form.get("word"), max_length=settings.max_length, single_line=True)
+        )
+
+    def aggregate(self, settings: WordCloudSettings, answers: Sequence[WordCloudAnswer]) -> WordCloudResult:
+        counts: Counter[str] = Counter()
+        spellings: dict[str, Counter[str]] = {}
+        for a in answers:
+            key = a.word.casefold()
+            counts[key] += 1
+            spellings.setdefault(key, Counter())[a.word] += 1
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:SHOWN]
+        peak = top[0][1] if top else 1
+        words = [
+            Word(
+                text=spellings[key].most_common(1)[0][0],
+                count=n,
+                size=1 + round(4 * (n - 1) / (peak - 1)) if peak > 1 else 3,
+            )
+            for key, n in top
+        ]
+        # Alphabetical order reads calmer than a ranking, and the sizes carry the counts.
+        words.sort(key=lambda w: w.text.casefold())
+        return WordCloudResult(count=len(answers), distinct=len(counts), words=words)
+
+    def simulate(
+        self, settings: WordCloudSettings, rng: random.Random, samples: Sequence[str]
+    ) -> list[WordCloudAnswer]:
+        if not samples:
+            return []
+        k = rng.randint(1, min(settings.max_words, len(samples)))
+        # Weighted towards the first samples, so a few words stand out as in a real room.
+        chosen = {rng.choices(list(samples), weights=range(len(samples), 0, -1))[0] for _ in range(k)}
+        return [WordCloudAnswer(word=w[: settings.max_length]) for w in sorted(chosen)]

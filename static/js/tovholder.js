@@ -1,0 +1,212 @@
+/* Tovholder browser glue: live screens over socket.io, keyboard, answer forms, timers.
+ * Needs htmx 4 (static/vendor/htmx.min.js) and socket.io (static/vendor/socket.io.min.js)
+ * loaded before it; works under "script-src 'self'; style-src 'self'" (no inline code, no eval). */
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var role = body.dataset.role || "other";
+  var run = body.dataset.run || "";
+  var clockOffset = 0;   // server time minus local time, in ms
+  var connState = null;  // "online" | "offline" once the socket has said something
+  var forms = new WeakMap();  // form[data-answer] -> {key, submitter, tries, timer, inflight, netFail}
+  var MAX_RETRIES = 5, RETRY_MS = 2000;
+
+  function fail(what, err) { console.error("tovholder: " + what, err); }
+
+  // ---- CSRF: every htmx request carries the token from <meta name="csrf-token"> ----
+  // htmx 4: htmx:config:request, detail.ctx.request.headers (fires for triggers and htmx.ajax).
+  document.addEventListener("htmx:config:request", function (e) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && e.detail && e.detail.ctx) e.detail.ctx.request.headers["X-CSRF-Token"] = meta.content;
+  });
+  // 4xx responses: htmx 4 swaps every status except htmx.config.noSwap ([204, 304] by default),
+  // so the server's error fragment lands in the target without any extra code.
+
+  // ---- Live screens ----
+  function currentVersion() { return parseInt(body.dataset.version, 10) || 0; }
+
+  function applyScreen(p) {
+    if (!p || typeof p.html !== "string" || !p.region) return;
+    var el = document.getElementById(p.region);
+    if (!el) return;
+    var version = parseInt(p.version, 10) || 0;
+    if (version < currentVersion()) return;
+    body.dataset.version = String(version);
+    // outerMorph keeps unchanged nodes (no flicker); htmx.swap() runs htmx.process() on the result,
+    // which fires htmx:after:process -> init() below.
+    htmx.swap({target: el, sourceElement: el, text: p.html, swap: "outerMorph"})
+      .catch(function (err) { fail("swap failed", err); });
+  }
+
+  function setConn(state) {
+    connState = state;
+    var el = document.getElementById("conn");
+    if (!el) return;
+    el.dataset.state = state;
+    var text = el.getAttribute("data-" + state);
+    if (text !== null && el.textContent !== text) el.textContent = text;
+  }
+
+  function connect() {
+    if (typeof io !== "function") { fail("socket.io client missing"); return; }
+    var socket = io({transports: ["websocket"], auth: {role: role, run: run}, reconnectionDelayMax: 5000});
+    function sync() { socket.emit("sync", {version: currentVersion()}, applyScreen); }
+    socket.on("connect", function () { setConn("online"); sync(); });  // also fires on every reconnect
+    socket.on("disconnect", function () { setConn("offline"); });
+    socket.on("connect_error", function () {
+      setConn("offline");
+      // A refusal by the server's auth check leaves the socket inactive: socket.io stops retrying.
+      if (!socket.active) setTimeout(function () { socket.connect(); }, 5000);
+    });
+    socket.on("screen", applyScreen);
+    // A phone waking up may hold a socket that still looks connected: ask for the current screen.
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible" && socket.connected) sync();
+    });
+  }
+
+  // ---- Keyboard (projector, console) ----
+  var KEYS = {ArrowRight: "next", PageDown: "next", ArrowLeft: "back", PageUp: "back", " ": "reveal"};
+  function onKey(e) {
+    var name = KEYS[e.key];
+    if (!name || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || (t.closest && t.closest("input, textarea, select")))) return;
+    var btn = document.querySelector('[data-key="' + name + '"]');
+    if (!btn) return;
+    e.preventDefault();
+    if (!e.repeat && !btn.disabled) btn.click();
+  }
+
+  // ---- Answer forms (phones): idempotency key, sending state, retry on network error ----
+  function newKey() {
+    var bytes = new Uint8Array(18);  // 144 bits -> 24 URL-safe chars (getRandomValues works on plain http)
+    crypto.getRandomValues(bytes);
+    return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function keyInput(form) { return form.querySelector('input[name="key"]'); }
+  function retryNote(form) { return form.querySelector('[data-role="retry-note"]'); }
+
+  function setButtons(form, disabled) {
+    var list = form.querySelectorAll('button:not([type]), button[type="submit"], input[type="submit"]');
+    for (var i = 0; i < list.length; i++) list[i].disabled = disabled;
+  }
+
+  function setNote(form, shown) { var n = retryNote(form); if (n) n.hidden = !shown; }
+
+  function setState(form, state) {
+    if (state) form.dataset.state = state; else delete form.dataset.state;
+    setButtons(form, state === "sending");
+  }
+
+  function pending(st) { return st && (st.inflight || st.timer); }
+
+  function initForm(form) {
+    var input = keyInput(form), st = forms.get(form);
+    if (input && !input.value) input.value = newKey();  // resend() puts a retried submission's key back
+    if (pending(st)) {  // re-rendered (morphed) while its submission is in flight or waiting to retry
+      setState(form, "sending");
+      if (st.timer) setNote(form, true);
+    }
+  }
+
+  function answerForm(e) {
+    var ctx = e.detail && e.detail.ctx, src = ctx && ctx.sourceElement;
+    return src && src.closest ? src.closest("form[data-answer]") : null;
+  }
+
+  function stateOf(form) {
+    var st = forms.get(form);
+    if (!st) { st = {tries: 0, timer: 0}; forms.set(form, st); }
+    return st;
+  }
+
+  document.addEventListener("htmx:before:request", function (e) {
+    var form = answerForm(e);
+    if (!form) return;
+    var st = stateOf(form), input = keyInput(form);
+    clearTimeout(st.timer);
+    st.timer = 0;
+    st.inflight = true;
+    st.netFail = false;
+    st.key = input ? input.value : "";
+    st.submitter = e.detail.ctx.request.submitter || null;
+    setState(form, "sending");
+  });
+
+  document.addEventListener("htmx:error", function (e) {
+    var form = answerForm(e);
+    // No response at all (network error or timeout); errors after a response have ctx.response.
+    if (form && !e.detail.ctx.response) stateOf(form).netFail = true;
+  });
+
+  document.addEventListener("htmx:finally:request", function (e) {
+    var form = answerForm(e);
+    if (!form) return;
+    var st = stateOf(form), ctx = e.detail.ctx;
+    st.inflight = false;
+    if (!form.isConnected) return;  // replaced by the response: nothing left to reset
+    if (st.netFail && st.tries < MAX_RETRIES) {
+      st.tries++;
+      setNote(form, true);
+      st.timer = setTimeout(function () { resend(form); }, RETRY_MS);
+      return;  // stays "sending" with its key
+    }
+    var gaveUp = st.netFail;
+    st.tries = 0;
+    st.netFail = false;
+    if (gaveUp) { setState(form, "failed"); return; }  // the retry note stays visible
+    setNote(form, false);
+    setState(form, null);
+    // Answer accepted and the form is still on the page: the next submission is a new answer.
+    if (ctx.response && ctx.response.status < 400) { var input = keyInput(form); if (input) input.value = newKey(); }
+  });
+
+  function resend(form) {
+    var st = stateOf(form);
+    st.timer = 0;
+    if (!form.isConnected) return;
+    var input = keyInput(form);
+    if (input && st.key) input.value = st.key;
+    // Same trigger as the user's submit (htmx listens for "submit" on the form), same submitter.
+    form.dispatchEvent(new SubmitEvent("submit", {bubbles: true, cancelable: true, submitter: st.submitter}));
+  }
+
+  // ---- Timers: [data-ends-at] shows mm:ss, one interval for all ----
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function tick() {
+    var now = Date.now() + clockOffset;
+    var list = document.querySelectorAll("[data-ends-at]");
+    for (var i = 0; i < list.length; i++) {
+      var el = list[i], end = Date.parse(el.dataset.endsAt);
+      if (isNaN(end)) continue;
+      var left = Math.max(0, Math.ceil((end - now) / 1000));
+      var text = pad(Math.floor(left / 60)) + ":" + pad(left % 60);
+      if (el.textContent !== text) el.textContent = text;
+      if (left === 0) { if (el.dataset.state !== "ended") el.dataset.state = "ended"; }
+      else if (el.dataset.state === "ended") delete el.dataset.state;
+    }
+  }
+
+  // ---- Init on page load and on every piece of content htmx processes ----
+  function init(root) {
+    if (!root || !root.querySelectorAll) return;
+    var list = root.querySelectorAll("form[data-answer]");
+    for (var i = 0; i < list.length; i++) initForm(list[i]);
+    if (root.matches && root.matches("form[data-answer]")) initForm(root);
+    if (connState) setConn(connState);  // #conn may have been re-rendered
+    tick();
+  }
+
+  var serverNow = Date.parse(body.dataset.serverNow || "");
+  if (!isNaN(serverNow)) clockOffset = serverNow - Date.now();
+
+  document.addEventListener("htmx:after:process", function (e) { init(e.target); });  // htmx 2: htmx:load
+  if (role === "projector" || role === "console") document.addEventListener("keydown", onKey);
+  init(body);
+  setInterval(tick, 1000);
+  if (run && (role === "projector" || role === "console" || role === "phone")) connect();
+})();

@@ -1,0 +1,46 @@
+"""Shared fixtures: real servers on SQLite and PostgreSQL, and a logged-in tovholder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import PASSWORD, Server, free_port, postgres_database, server_env
+
+
+def _server(tmp_path: Path, database_url: str = "", redis_url: str = "") -> Iterator[Server]:
+    port = free_port()
+    env = server_env(tmp_path, port, database_url, redis_url)
+    server = Server(env=env, port=port, data_dir=tmp_path)
+    created = server.cli(
+        "user", "add", "t@example.org", "--name", "Tove Holder", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert created.returncode == 0, created.stderr
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sqlite_server(tmp_path: Path) -> Iterator[Server]:
+    yield from _server(tmp_path)
+
+
+@pytest.fixture
+def postgres_server(tmp_path: Path) -> Iterator[Server]:
+    with postgres_database() as url:
+        yield from _server(tmp_path, url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """The same test on both databases."""
+    if request.param == "sqlite":
+        yield from _server(tmp_path)
+    else:
+        with postgres_database() as url:
+            yield from _server(tmp_path, url)

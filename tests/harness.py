@@ -1,0 +1,179 @@
+"""Real things for tests: a uvicorn server in its own process on a free port, a fresh SQLite
+file or PostgreSQL database, and logged-in HTTP clients."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("TOVHOLDER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TOVHOLDER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+IN_CI = bool(os.environ.get("CI"))
+PASSWORD = "correct-horse-battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when a service is unreachable on a developer's machine; in CI it must be there."""
+    import pytest
+
+    if reachable(host, port):
+        return
+    if IN_CI:
+        pytest.fail(f"{name} at {host}:{port} is unreachable, and CI must test against it")
+    pytest.skip(f"{name} at {host}:{port} is unreachable (CI is unset, so this test is skipped)")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import psycopg
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"tovholder_test_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@dataclass
+class Server:
+    """One real server process. `env` is what it was started with (database, data dir...)."""
+
+    env: dict[str, str]
+    port: int
+    data_dir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "run"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return cli(self.env, *args, stdin=stdin)
+
+
+def server_env(data_dir: Path, port: int, database_url: str = "", redis_url: str = "") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
+    env.update(
+        TOVHOLDER_DATA_DIR=str(data_dir),
+        TOVHOLDER_PORT=str(port),
+        TOVHOLDER_HOST="127.0.0.1",
+        TOVHOLDER_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        TOVHOLDER_SECRET_KEY="test-secret-" + "x" * 20,
+        TOVHOLDER_LOG_LEVEL="WARNING",
+        TOVHOLDER_COALESCE_SECONDS="0.1",
+    )
+    if database_url:
+        env["TOVHOLDER_DATABASE_URL"] = database_url
+    if redis_url:
+        env["TOVHOLDER_REDIS_URL"] = redis_url
+    return env
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match, "page has no csrf meta tag"
+    return match.group(1)
+
+
+def login(base_url: str, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
+    client = httpx.Client(base_url=base_url, timeout=30)
+    page = client.get("/login")
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_of(page.text)}
+    )
+    assert response.status_code == 303, response.text
+    client.headers["X-CSRF-Token"] = csrf_of(page.text)
+    return client
+
+
+def start_run(client: httpx.Client, flow: str = "reflection", locale: str = "en") -> tuple[int, str]:
+    response = client.post("/runs", data={"flow": flow, "locale": locale})
+    assert response.status_code == 303, response.text
+    run_id = int(response.headers["location"].split("/")[2])
+    console = client.get(f"/runs/{run_id}/console")
+    code = re.search(r'data-run="([A-Z0-9]+)"', console.text)
+    assert code
+    return run_id, code.group(1)
