@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from app.config import Settings
+from app.db import make_engine
 from tests.harness import PASSWORD, Server, free_port, postgres_database, server_env
 
 
@@ -44,3 +47,26 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     else:
         with postgres_database() as url:
             yield from _server(tmp_path, url)
+
+
+# --- added for the runner tests: a real, migrated SQLite file --------------------------------
+
+
+@pytest.fixture
+def migrated_settings(tmp_path: Path) -> Settings:
+    """Settings for a fresh data dir whose SQLite file has the real Alembic migrations applied."""
+    from app.cli import _migrate
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, database_url="")  # type: ignore[call-arg]
+    _migrate(settings)
+    return settings
+
+
+@pytest.fixture
+def migrated_engine(migrated_settings: Settings) -> Iterator[Engine]:
+    """An engine (with the app's SQLite pragmas) on the migrated file."""
+    engine = make_engine(migrated_settings.resolved_database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -25,8 +25,12 @@ def error_response(request: Request, status: int, message: str, **params: object
     with i18n.use_locale(locale):
         text = i18n.gettext(message) % params if params else i18n.gettext(message)
     if is_htmx(request):
+        # The message goes to the page's #flash region: a screen is never replaced by an error.
         house = get_house(request)
-        return fragment(render(house.env, "_error.html", locale, message=text), status)
+        response = fragment(render(house.env, "_error.html", locale, message=text), status)
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
     return page(request, "error.html", locale=locale, status_code=status, message=text, status=status)
 
 
@@ -57,7 +61,17 @@ def install(app: FastAPI) -> None:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         if request.method == "GET" and not is_htmx(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return error_response(request, 401, N_("Please log in again."))
+        response = error_response(request, 401, N_("Please log in again."))
+        if is_htmx(request):
+            response.headers["HX-Redirect"] = f"/login?next={request.url.path}"
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(
+            request, 500, N_("Something went wrong on our side. Please try again in a moment.")
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

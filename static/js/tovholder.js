@@ -174,6 +174,19 @@
     form.dispatchEvent(new SubmitEvent("submit", {bubbles: true, cancelable: true, submitter: st.submitter}));
   }
 
+  // ---- #flash: the server retargets error messages here (HX-Retarget); a new request clears them ----
+  var flashTimer = 0;
+  document.addEventListener("htmx:before:request", function () {
+    var flash = document.getElementById("flash");
+    if (flash && flash.firstChild) flash.replaceChildren();
+  });
+  document.addEventListener("htmx:after:swap", function () {
+    var flash = document.getElementById("flash");
+    if (!flash || !flash.firstChild) return;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(function () { flash.replaceChildren(); }, 8000);
+  });
+
   // ---- Timers: [data-ends-at] shows mm:ss, one interval for all ----
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 

@@ -1,0 +1,95 @@
+"""Fixtures for browser tests: Debian's Chromium driven by Playwright (never a downloaded browser),
+and a watcher that records every JavaScript error, console error and dialog of every page."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
+
+from tests.harness import IN_CI, ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+
+DESKTOP = {"width": 1280, "height": 800}
+PROJECTOR = {"width": 1280, "height": 720}
+PROJECTOR_FULL_HD = {"width": 1920, "height": 1080}
+PHONE = {"width": 375, "height": 667}
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def require_chromium() -> None:
+    """In CI a missing Chromium is a failure (`make browser-deps` installs it); elsewhere a skip."""
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return
+    message = (
+        f"{CHROMIUM} is missing: browser tests drive Debian's chromium and never download one. "
+        "Install it with `make browser-deps` (apt-get install chromium)."
+    )
+    if IN_CI:
+        pytest.fail(f"{message} CI must run the browser tests.", pytrace=False)
+    pytest.skip(f"{message} CI is unset, so this test is skipped.")
+
+
+@dataclass
+class Watcher:
+    """Every problem any watched page reported: uncaught exceptions, console errors, dialogs."""
+
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page, name: str) -> Page:
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                self.errors.append(f"[{name}] console.error: {message.text} @ {message.location}")
+
+        def on_dialog(dialog: Dialog) -> None:
+            self.dialogs.append(f"[{name}] {dialog.type}: {dialog.message}")
+            dialog.dismiss()
+
+        page.on("pageerror", lambda exc: self.errors.append(f"[{name}] pageerror: {exc}"))
+        page.on("console", on_console)
+        page.on("dialog", on_dialog)
+        return page
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """A headless Debian Chromium, one per test."""
+    require_chromium()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go for a person to look at (gitignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    return ARTIFACTS
+
+
+@pytest.fixture
+def watcher() -> Watcher:
+    return Watcher()

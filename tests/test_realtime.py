@@ -1,0 +1,140 @@
+"""Realtime behaviour over real sockets: reconnects, restarts, two tabs, and two servers sharing
+one session through PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import PASSWORD, REDIS_URL, Server, free_port, postgres_database, require_service, server_env
+from tests.live import Phone, Screen, Tovholder, version_of, wait_for
+
+
+async def test_phone_that_reconnects_gets_the_current_screen_at_once(sqlite_server: Server) -> None:
+    tov = Tovholder(sqlite_server.url)
+    await tov.login()
+    run_id, code = await tov.start()
+    phone = Phone(sqlite_server.url, code)
+    await phone.join()
+    assert phone.screen is not None
+    assert "You are in" in phone.screen.html
+    stale = phone.screen.version
+    await phone.screen.close()  # the phone sleeps
+
+    r = await tov.control(run_id, "next")
+    r = await tov.control(run_id, "next", version=version_of(r.text))
+    current = version_of(r.text)
+
+    awake = Screen(sqlite_server.url, "phone", code, dict(phone.http.cookies.items()))
+    awake.version = stale
+    await awake.connect()  # connect() sends sync with version 0: the screen comes in the ack
+    assert awake.version == current
+    assert 'name="step" value="name-activity"' in awake.html
+    same = await awake.sio.call("sync", {"version": current}, timeout=10)
+    assert same is None  # nothing changed since: nothing is sent
+    await awake.close()
+    await phone.http.aclose()
+    await tov.http.aclose()
+
+
+async def test_a_restarted_server_loses_nothing(sqlite_server: Server) -> None:
+    tov = Tovholder(sqlite_server.url)
+    await tov.login()
+    run_id, code = await tov.start()
+    phone = Phone(sqlite_server.url, code)
+    await phone.join()
+    r = await tov.control(run_id, "next")
+    r = await tov.control(run_id, "next", version=version_of(r.text))
+    ack = await phone.answer_by_socket("name-activity", {"word": "Snøstorm"})
+    assert ack["ok"] and ack["created"]
+    r = await tov.control(run_id, "timer", version=version_of(r.text), seconds=300)
+    assert r.status_code == 200
+    assert 'data-ends-at="' in r.text
+    ends_at = r.text.split('data-ends-at="', 1)[1].split('"', 1)[0]
+    await phone.close()
+
+    sqlite_server.stop()
+    sqlite_server.start()
+
+    projector = Screen(sqlite_server.url, "projector", code, tov.cookies)
+    await projector.connect()
+    assert "Snøstorm" in projector.html
+    assert f'data-ends-at="{ends_at}"' in projector.html  # the timer is an absolute end time
+    again = Screen(sqlite_server.url, "phone", code, dict(phone.http.cookies.items()))
+    await again.connect()
+    assert "Sent" in again.html and "Snøstorm" in again.html
+    retry = await again.sio.call(
+        "answer", {"step": "name-activity", "key": ack["key"], "fields": {"word": "Snøstorm"}}, timeout=10
+    )
+    assert retry["ok"] and not retry["created"]  # a resend after the restart is not stored twice
+    await again.close()
+    await projector.close()
+    await tov.http.aclose()
+
+
+async def test_two_tabs_cannot_skip_two_steps(sqlite_server: Server) -> None:
+    tov = Tovholder(sqlite_server.url)
+    await tov.login()
+    run_id, _ = await tov.start()
+    r = await tov.control(run_id, "next")
+    version = version_of(r.text)
+    first, second = await asyncio.gather(
+        tov.control(run_id, "next", version=version), tov.control(run_id, "next", version=version)
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 409]
+    console = await tov.http.get(f"/runs/{run_id}/console")
+    assert "Now: step 2 of" in console.text
+    await tov.http.aclose()
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    """Two server processes on one PostgreSQL database and one Redis: one session, two hosts."""
+    require_service("Redis", "127.0.0.1", 6379)
+    with postgres_database() as url:
+        servers = []
+        for name in ("a", "b"):
+            port = free_port()
+            data = tmp_path / name
+            data.mkdir()
+            servers.append(Server(env=server_env(data, port, url, REDIS_URL), port=port, data_dir=data))
+        made = servers[0].cli("user", "add", "t@example.org", "--password-stdin", stdin=PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+        for s in servers:
+            s.start()
+        try:
+            yield servers[0], servers[1]
+        finally:
+            for s in servers:
+                s.stop()
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_two_servers_share_one_session_through_redis(two_servers: tuple[Server, Server]) -> None:
+    a, b = two_servers
+    tov = Tovholder(a.url)
+    await tov.login()
+    run_id, code = await tov.start()
+    projector = Screen(a.url, "projector", code, tov.cookies)
+    await projector.connect()
+    phones = [Phone(b.url, code) for _ in range(5)]  # the phones reach the other host
+    await asyncio.gather(*(p.join() for p in phones))
+    await wait_for(lambda: "<strong>5</strong>" in projector.html, "host A's projector to count host B's phones")
+
+    r = await tov.control(run_id, "next")
+    r = await tov.control(run_id, "next", version=version_of(r.text))
+    version = version_of(r.text)
+    await wait_for(lambda: all(p.screen and p.screen.version >= version for p in phones),
+                   "phones on host B to follow a step made on host A")
+    for i, p in enumerate(phones):
+        ack = await p.answer_by_socket("name-activity", {"word": f"ord{i}"})
+        assert ack["ok"]
+    await wait_for(lambda: "5 answers · 5 of 5 people" in projector.html, "host A's tally of answers on host B")
+    for p in phones:
+        await p.close()
+    await projector.close()
+    await tov.http.aclose()
