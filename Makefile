@@ -45,10 +45,16 @@ lint: deps
 	$(UV) run ruff check app exercises tests migrations
 	$(UV) run mypy app exercises
 
+I18N_POT := app/i18n/messages.pot
+
+# Extract messages and update the catalogues; an unchanged template keeps its old date.
 i18n: deps
-	$(UV) run pybabel extract -F babel.cfg -k N_ -k AccountError --no-location --sort-output \
-	  --project Tovholder -o app/i18n/messages.pot .
-	$(UV) run pybabel update -i app/i18n/messages.pot -d app/i18n --no-fuzzy-matching --ignore-obsolete
+	$(UV) run pybabel -q extract -F babel.cfg --project=Tovholder --copyright-holder="Tovholder contributors" \
+	  --sort-output --no-wrap --add-location=file -o $(I18N_POT).new .
+	@if [ -f $(I18N_POT) ] && diff -q -I '^"POT-Creation-Date: ' $(I18N_POT) $(I18N_POT).new >/dev/null; \
+	  then rm $(I18N_POT).new; else mv $(I18N_POT).new $(I18N_POT); fi
+	$(UV) run pybabel -q update -i $(I18N_POT) -d app/i18n -D messages --no-wrap --previous \
+	  --ignore-obsolete --ignore-pot-creation-date
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -129,7 +129,9 @@ def setup_token_valid(engine: Engine, token: str) -> bool:
 
 def use_setup_token(engine: Engine, token: str, email: str, name: str, password: str) -> Facilitator:
     if not setup_token_valid(engine, token):
-        raise AccountError("This setup link is no longer valid. Ask for a new one at the console.")
+        raise AccountError(
+            "This setup link is no longer valid. Restart the server for a new one, or add an account with the tovholder command."
+        )
     account = create_account(engine, email, name, password)
     with session_scope(engine) as db:
         row = db.exec(select(SetupToken).where(SetupToken.token_hash == _token_hash(token))).first()

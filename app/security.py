@@ -11,6 +11,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import i18n
+from exercises.base import N_
+
 CSRF_COOKIE = "tov_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -70,8 +73,9 @@ class SecurityMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
+        language = headers.get(b"accept-language", b"").decode("latin-1")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await _too_large(send)
+            await _too_large(send, language)
             return
         received = 0
 
@@ -106,11 +110,12 @@ class SecurityMiddleware:
         try:
             await self.app(scope, capped_receive, send_with_headers)
         except PayloadTooLarge:
-            await _too_large(send)
+            await _too_large(send, language)
 
 
-async def _too_large(send: Send) -> None:
-    body = b"That was too much at once: the request is over the size limit."
+async def _too_large(send: Send, accept_language: str) -> None:
+    with i18n.use_locale(i18n.pick_locale(accept_language)):
+        body = i18n.gettext(N_("That was too much at once: the request is over the size limit.")).encode()
     await send(
         {
             "type": "http.response.start",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from app import i18n
@@ -41,6 +42,7 @@ def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.filters["iso"] = _iso
     env.filters["paragraphs"] = _paragraphs
+    env.filters["decimal"] = _decimal
     return env
 
 
@@ -57,6 +59,11 @@ def _iso(value: datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _decimal(value: float) -> str:
+    """A number as the current language writes it: 3.5 in English, 3,5 in Norwegian."""
+    return str(format_decimal(value, format="#,##0.##", locale=i18n.current_locale()))
 
 
 def _paragraphs(value: str) -> Markup:

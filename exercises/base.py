@@ -51,14 +51,21 @@ class AnswerInvalid(ValueError):
         self.params = params
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls but tab and line breaks; invisible spaces; every Bidi_Control character. The
+# joiners U+200C and U+200D stay: emoji sequences and scripts such as Persian need them.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 
 
 def clean_text(raw: object, *, max_length: int, single_line: bool = False) -> str:
     """Normalise a person's text: NFC, no control or direction-override characters, trimmed."""
     if not isinstance(raw, str):
         raise AnswerInvalid(N_("Please write something before you send."))
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", raw)).replace("\r\n", "\n").strip()
+    # Strip first, then normalise: a stripped character between a letter and its accent would
+    # otherwise leave the pair decomposed.
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", raw))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if single_line:
         text = " ".join(text.split())
     if not text:

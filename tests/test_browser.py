@@ -80,6 +80,8 @@ def send(phone: Page, fill: Callable[[], None], button: str, sent: list[str]) ->
 
 def type_into(field: Locator, value: str) -> Callable[[], None]:
     def fill() -> None:
+        # Every answer starts from an empty field: after "Sent", "Send another" offers a fresh form.
+        expect(field).to_have_value("")
         field.click()
         field.press_sequentially(value)
         expect(field).to_have_value(value)
