@@ -15,6 +15,7 @@ help:
 	@echo "make lint     ruff, and mypy --strict on app/ and exercises/"
 	@echo "make migrate  upgrade the database to the newest schema"
 	@echo "make i18n     extract messages and update the catalogues"
+	@echo "make bench    a room of 40 phones against a real server, as ratios to a baseline"
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -40,6 +41,10 @@ migrate: deps
 
 test: deps browser-deps
 	$(UV) run pytest
+
+# Speed and memory as ratios to a baseline measured in the same run (never timed asserts in tests).
+bench: deps
+	$(UV) run python -m bench.live --phones 40 --rounds 3
 
 lint: deps
 	$(UV) run ruff check app exercises tests migrations

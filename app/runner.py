@@ -377,8 +377,9 @@ class Runner:
         if display_name and display_name.strip():
             try:
                 name = clean_text(display_name, max_length=40, single_line=True)
-            except AnswerInvalid:
-                raise Invalid(N_("A name is at most 40 characters.")) from None
+            except AnswerInvalid as exc:
+                if exc.params:  # too long; a name of nothing visible joins without a name
+                    raise Invalid(N_("A name is at most 40 characters.")) from None
         assert run.id is not None
         participant = Participant(run_id=run.id, token=secrets.token_urlsafe(24), display_name=name)
         with session_scope(self.engine) as db:

@@ -78,19 +78,30 @@ class SecurityMiddleware:
             await _too_large(send, language)
             return
         received = 0
+        over_cap = False  # a body without Content-Length went over the cap while being read
+        answered = False
 
         async def capped_receive() -> Message:
-            nonlocal received
+            nonlocal received, over_cap
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    over_cap = True
                     raise PayloadTooLarge
             return message
 
         has_cookie = CSRF_COOKIE.encode() + b"=" in headers.get(b"cookie", b"")
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal answered
+            if over_cap:
+                # FastAPI turns an error while it reads Form() fields into a 400 "error parsing the
+                # body"; whatever the app answers to a body it could not read, the answer is 413.
+                if not answered:
+                    answered = True
+                    await _too_large(send, language)
+                return
             if message["type"] == "http.response.start":
                 h = MutableHeaders(scope=message)
                 h.setdefault("content-security-policy", CSP)
@@ -110,7 +121,8 @@ class SecurityMiddleware:
         try:
             await self.app(scope, capped_receive, send_with_headers)
         except PayloadTooLarge:
-            await _too_large(send, language)
+            if not answered:
+                await _too_large(send, language)
 
 
 async def _too_large(send: Send, accept_language: str) -> None:

@@ -106,7 +106,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
 
     def shot(page: Page, name: str) -> Path:
         path = artifacts / f"{next(shots):02d}-{name}.png"
-        page.screenshot(path=path)
+        page.screenshot(path=path, animations="disabled")
         return path
 
     desk = chromium.new_context(viewport=DESKTOP)
@@ -194,9 +194,19 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                 f"{answers} {label} · 2 of 2 people", timeout=WAIT
             )
 
-        for index, step in enumerate(flow.steps):
+        def press(key: str, action: str) -> None:
+            """A key on the projector posts `action` to the server (a clicker would send the same key)."""
             projector.bring_to_front()
-            projector.keyboard.press("ArrowRight")
+            with projector.expect_response(
+                lambda r: r.request.method == "POST" and f"/runs/{run_id}/" in r.url, timeout=WAIT
+            ) as reply:
+                projector.keyboard.press(key)
+            posted = reply.value.url.rsplit("/", 1)[-1]
+            assert posted == action, f"{key} on the projector posted /{posted}, not /{action}"
+            assert reply.value.status == 200, reply.value.text()
+
+        for index, step in enumerate(flow.steps):
+            press("ArrowRight", "next")
             everyone_follows(step, index)
 
             if step.exercise == "talk":
@@ -230,7 +240,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                     for card in sent:
                         expect(stage).not_to_contain_text(card)
                     shot(projector, f"projector-{step.id}-hidden")
-                    projector.keyboard.press("Space")
+                    press("Space", "reveal")
                 expect(stage.locator(".answer-card")).to_have_count(len(sent), timeout=WAIT)
                 for card in sent:
                     expect(stage.locator(".cards")).to_contain_text(card)
