@@ -48,7 +48,7 @@ class Tovholder:
         """The join URL as an inline SVG QR code; the URL is ours (base URL and a join code)."""
         qr = segno.make(self.join_url(code), error="m", micro=False)
         svg: str = qr.svg_inline(scale=10, border=2, dark="#111", light="#fff", omitsize=True)
-        return Markup(svg.replace("<svg ", '<svg role="img" aria-hidden="true" ', 1))
+        return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
 
     async def render_pushes(self, run_id: int, kinds: frozenset[str]) -> list[Push]:
         """The realtime layer's callback: one render per audience (phones once per language)."""

@@ -60,6 +60,8 @@ class Run(SQLModel, table=True):
     started_at: datetime | None = _ts(nullable=True)
     closed_at: datetime | None = _ts(nullable=True)
     is_demo: bool = False
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    flow_revision: int = 1  # bumped when the tovholder edits this session's copy of the flow
 
 
 class Participant(SQLModel, table=True):
@@ -70,6 +72,8 @@ class Participant(SQLModel, table=True):
     token: str = Field(index=True, unique=True, max_length=64)
     display_name: str | None = Field(default=None, max_length=40)
     unit: str | None = Field(default=None, max_length=80)
+    # Not secret: lets a phone find itself in a list pushed to every phone (its group, its role).
+    public_id: str | None = Field(default=None, max_length=16, index=True)
     joined_at: datetime = _ts(nullable=False, default=utcnow)
 
 
@@ -88,4 +92,39 @@ class Answer(SQLModel, table=True):
     seq: int = 1
     idempotency_key: str = Field(max_length=64)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class Team(SQLModel, table=True):
+    """A team that runs its sessions under one name: its units, and its earlier results."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    facilitator_id: int | None = Field(default=None, foreign_key="facilitator.id", index=True)
+    name: str = Field(max_length=120)
+    units: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class StepState(SQLModel, table=True):
+    """What the tovholder did on one step of a run (groups made, a statement drafted, a timer
+    paused). Written in the same transaction as the run's version bump."""
+
+    __tablename__ = "step_state"
+    __table_args__ = (UniqueConstraint("run_id", "step_id", name="uq_step_state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True, ondelete="CASCADE")
+    step_id: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class CustomFlow(SQLModel, table=True):
+    """A flow a tovholder imported as YAML; validated like the shipped ones."""
+
+    __tablename__ = "custom_flow"
+    __table_args__ = (UniqueConstraint("facilitator_id", "name", name="uq_custom_flow"),)
+    id: int | None = Field(default=None, primary_key=True)
+    facilitator_id: int = Field(foreign_key="facilitator.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False, default=utcnow)

@@ -161,7 +161,12 @@
     setNote(form, false);
     setState(form, null);
     // Answer accepted and the form is still on the page: the next submission is a new answer.
-    if (ctx.response && ctx.response.status < 400) { var input = keyInput(form); if (input) input.value = newKey(); }
+    // (A morph keeps what was typed in the fields: empty them, so a sent word is not sent twice.)
+    if (ctx.response && ctx.response.status < 400) {
+      form.reset();
+      var input = keyInput(form);
+      if (input) input.value = newKey();
+    }
   });
 
   function resend(form) {
