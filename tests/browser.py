@@ -1,5 +1,6 @@
 """Fixtures for browser tests: Debian's Chromium driven by Playwright (never a downloaded browser),
-and a watcher that records every JavaScript error, console error and dialog of every page."""
+and a watcher that records every JavaScript error, console error and dialog of every page.
+A test module takes them with `pytest_plugins = ["tests.browser"]`."""
 
 from __future__ import annotations
 
@@ -23,15 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-
-DESKTOP = {"width": 1280, "height": 800}
-PROJECTOR = {"width": 1280, "height": 720}
-PROJECTOR_FULL_HD = {"width": 1920, "height": 1080}
-PHONE = {"width": 375, "height": 667}
-PHONE_UA = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 
 
 def require_chromium() -> None:

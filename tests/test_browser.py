@@ -8,26 +8,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
 from app.flows import Step, load_flow, text
 from exercises import build_registry
-from tests.browser import (  # noqa: F401  (fixtures)
-    DESKTOP,
-    PHONE,
-    PHONE_UA,
-    PROJECTOR,
-    PROJECTOR_FULL_HD,
-    Watcher,
-    artifacts,
-    chromium,
-    watcher,
-)
 from tests.harness import PASSWORD, ROOT, Server
+
+if TYPE_CHECKING:
+    from tests.browser import Watcher
+
+pytest_plugins = ["tests.browser"]  # the chromium, watcher and artifacts fixtures
+
+DESKTOP = ViewportSize(width=1280, height=800)
+PROJECTOR = ViewportSize(width=1280, height=720)
+PROJECTOR_FULL_HD = ViewportSize(width=1920, height=1080)
+PHONE = ViewportSize(width=375, height=667)
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
 
 WAIT = 15_000  # ms: generous, bounded
 XSS = "<script>alert(1)</script> & <b>bold</b>"
@@ -35,7 +39,10 @@ WORDS = ("Snowdrifts", "Teamwork")
 # Cards per open-text step: (phone 1's cards, phone 2's cards). Phone 1 sends two on `do-best`.
 CARDS = {
     "look-back": (["The power went at seven and the tablets died by ten."], [XSS]),
-    "do-best": (["We drove in pairs on the worst roads.", "Medicines first, no argument."], ["Calm team lead."]),
+    "do-best": (
+        ["We drove in pairs on the worst roads.", "Medicines first, no argument."],
+        ["Our team lead stayed calm."],
+    ),
     "learn": (["A power bank in every car."], ["Ask relatives early — they help ✓ æøå."]),
     "keep-develop": (["Keep: the group chat."], ["Develop: a one-page storm checklist."]),
 }
@@ -92,13 +99,12 @@ def type_into(field: Locator, value: str) -> Callable[[], None]:
 @pytest.mark.browser
 @pytest.mark.timeout(240)
 def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
-    sqlite_server: Server, chromium: Browser, watcher: Watcher, artifacts: Path
+    chromium: Browser, sqlite_server: Server, watcher: Watcher, artifacts: Path
 ) -> None:
     server = sqlite_server
     flow = load_flow(ROOT / "sessions" / "reflection.yaml", build_registry())
-    assert [s.exercise for s in flow.steps] == [
-        "talk", "word_cloud", "open_text", "open_text", "open_text", "open_text", "scale", "talk",
-    ], "the test walks reflection.yaml as it was: update it with the flow"
+    shape = ["talk", "word_cloud", "open_text", "open_text", "open_text", "open_text", "scale", "talk"]
+    assert [s.exercise for s in flow.steps] == shape, "the test walks reflection.yaml as it was: update both"
     assert [s.id for s in flow.steps if s.exercise == "open_text"] == list(CARDS)
     assert [s.id for s in flow.steps if s.hide_results] == ["look-back"]
 
@@ -153,8 +159,12 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
         assert len(codes) == 1, f"expected one QR code on the projector, found {len(codes)}"
         join_url = codes[0].text
         assert join_url == f"{server.url}/j/{code}", join_url
-        big_code = stage.locator(".code").inner_text().strip()
-        assert big_code == join_url.rsplit("/j/", 1)[1] == code, (big_code, join_url)
+        big = stage.locator(".code")
+        expect(big).to_be_visible()
+        shown = big.inner_text().split()[-1]  # after a visually hidden "Join code:" for screen readers
+        assert shown == join_url.rsplit("/j/", 1)[1] == code, (big.inner_text(), join_url, code)
+        size = big.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+        assert size >= 48, f"the join code is {size}px on the projector: too small for a room"
 
         # --- Two phones scan the code: one gives a name, one does not ---
         phones = [watcher.watch(c.new_page(), f"phone{i + 1}") for i, c in enumerate(phone_contexts)]
@@ -178,6 +188,13 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
         shot(projector, "projector-lobby-2-joined")
 
         # --- The tovholder walks the flow with the keyboard on the projector ---
+        screens = [
+            (projector, "projector"),
+            (console, "console"),
+            (phones[0], "phone 1"),
+            (phones[1], "phone 2"),
+        ]
+
         def everyone_follows(step: Step, index: int) -> None:
             title = text(step.title, "en")
             eyebrow = f"Step {index + 1} of {len(flow.steps)}"
@@ -252,7 +269,8 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                     preview = console.locator(".console__preview")
                     expect(preview).to_contain_text(XSS, timeout=WAIT)
                     assert preview.locator("b, script").count() == 0
-                    sender = phones[plans.index(next(c for c in plans if XSS in c))]
+                    assert watcher.dialogs == [], f"the answer opened a dialog: {watcher.dialogs}"
+                    sender = next(p for p, cards in zip(phones, plans, strict=True) if XSS in cards)
                     assert XSS in sender.locator("#phone .sent__list").inner_text()
                     assert sender.locator("#phone b, #phone script").count() == 0
                     shot(sender, f"{step.id}-phone-sent-markup-as-text")
@@ -277,7 +295,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
             else:
                 raise AssertionError(f"no plan for exercise {step.exercise}")
 
-            for page, name in [(projector, "projector"), (console, "console"), *zip(phones, ["phone1", "phone2"])]:
+            for page, name in screens:
                 assert_not_reloaded(page, f"the {name} at step {step.id}")
 
         # --- The tovholder ends the session on the console; every screen says so ---
@@ -291,7 +309,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
         shot(projector, "projector-ended")
         shot(phones[0], "phone1-ended")
         shot(console, "console-ended")
-        for page, name in [(projector, "projector"), (console, "console"), *zip(phones, ["phone1", "phone2"])]:
+        for page, name in screens:
             assert_not_reloaded(page, f"the {name} at the end")
 
         assert watcher.dialogs == [], f"a dialog opened: {watcher.dialogs}"
