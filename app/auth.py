@@ -8,8 +8,9 @@ import logging
 import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from app.db import session_scope
 from app.models import Facilitator, SetupToken, utcnow
@@ -52,7 +53,7 @@ def count_accounts(engine: Engine) -> int:
         return int(db.exec(select(func.count()).select_from(Facilitator)).one())
 
 
-def create_account(engine: Engine, email: str, name: str, password: str) -> Facilitator:
+def _checked(email: str, name: str, password: str) -> tuple[str, str]:
     email = email.strip().lower()
     name = " ".join(name.split()) or email.split("@")[0]
     if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
@@ -61,6 +62,11 @@ def create_account(engine: Engine, email: str, name: str, password: str) -> Faci
         raise AccountError("A name is at most 120 characters.")
     if len(password) < MIN_PASSWORD or len(password) > 1024:
         raise AccountError("A password has at least 10 characters.")
+    return email, name
+
+
+def create_account(engine: Engine, email: str, name: str, password: str) -> Facilitator:
+    email, name = _checked(email, name, password)
     with session_scope(engine) as db:
         if db.exec(select(Facilitator).where(Facilitator.email == email)).first():
             raise AccountError("An account with this email exists already.")
@@ -128,15 +134,25 @@ def setup_token_valid(engine: Engine, token: str) -> bool:
 
 
 def use_setup_token(engine: Engine, token: str, email: str, name: str, password: str) -> Facilitator:
-    if not setup_token_valid(engine, token):
-        raise AccountError(
-            "This setup link is no longer valid. Restart the server for a new one, or add an account with the tovholder command."
-        )
-    account = create_account(engine, email, name, password)
+    """Create the first account and spend the link, in one transaction: two clicks at the same
+    moment cannot both create an account."""
+    email, name = _checked(email, name, password)
+    account = Facilitator(email=email, name=name, password_hash=hash_password(password))
     with session_scope(engine) as db:
-        row = db.exec(select(SetupToken).where(SetupToken.token_hash == _token_hash(token))).first()
-        if row is not None:
-            row.used_at = utcnow()
-            db.add(row)
-            db.commit()
+        claimed = db.execute(
+            update(SetupToken)
+            .where(col(SetupToken.token_hash) == _token_hash(token), col(SetupToken.used_at).is_(None))
+            .values(used_at=utcnow())
+        )
+        existing = db.exec(select(func.count()).select_from(Facilitator)).one()
+        if claimed.rowcount != 1 or existing:  # type: ignore[attr-defined]
+            db.rollback()
+            raise AccountError(
+                "This setup link is no longer valid. Restart the server for a new one, "
+                "or add an account with the tovholder command."
+            )
+        db.add(account)
+        db.commit()
+        db.refresh(account)
+    log.info("first account created", extra={"facilitator_id": account.id})
     return account

@@ -414,32 +414,38 @@ class Runner:
                 answer = exercise.parse_answer(settings, form)
             except AnswerInvalid as exc:
                 raise Invalid(exc.message, **exc.params) from None
-            count = db.exec(
-                select(func.count())
-                .select_from(Answer)
-                .where(Answer.participant_id == participant.id, Answer.step_id == step.id)
-            ).one()
             limit = exercise.max_answers(settings)
-            if count >= limit:
-                raise Conflict(N_("You have sent all the answers this step takes."))
-            db.add(
-                Answer(
-                    run_id=run.id,
-                    participant_id=participant.id or 0,
-                    step_id=step.id,
-                    seq=int(count) + 1,
-                    idempotency_key=key,
-                    payload=answer.model_dump(mode="json"),
+            # Each lost race means another answer of this person took a place, so `limit` + 1
+            # tries always end in a stored answer, a stored twin, or a full step.
+            for _ in range(limit + 1):
+                count = db.exec(
+                    select(func.count())
+                    .select_from(Answer)
+                    .where(Answer.participant_id == participant.id, Answer.step_id == step.id)
+                ).one()
+                if count >= limit:
+                    raise Conflict(N_("You have sent all the answers this step takes."))
+                db.add(
+                    Answer(
+                        run_id=run.id,
+                        participant_id=participant.id or 0,
+                        step_id=step.id,
+                        seq=int(count) + 1,
+                        idempotency_key=key,
+                        payload=answer.model_dump(mode="json"),
+                    )
                 )
-            )
-            try:
-                db.commit()
-            except IntegrityError:
-                # A retry of the same key raced its twin, or two keys raced for the last place.
-                db.rollback()
-                if not self._stored(db, participant, key):
-                    raise Conflict(N_("You have sent all the answers this step takes.")) from None
-                return SubmitResult(created=False, view=self._phone_view(db, participant))
+                try:
+                    db.commit()
+                    break
+                except IntegrityError:
+                    # A retry of the same key raced its twin, or another key took this place:
+                    # then count again and take the next place, if there is one.
+                    db.rollback()
+                    if self._stored(db, participant, key):
+                        return SubmitResult(created=False, view=self._phone_view(db, participant))
+            else:
+                raise Conflict(N_("You have sent all the answers this step takes."))
             view = self._phone_view(db, participant)
         self.notifier.notify(run.id, "tally")
         return SubmitResult(created=True, view=view)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import html
 import secrets
 import time
 from collections import deque
@@ -74,8 +75,9 @@ class SecurityMiddleware:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         language = headers.get(b"accept-language", b"").decode("latin-1")
+        htmx = headers.get(b"hx-request", b"").lower() == b"true"
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await _too_large(send, language)
+            await _too_large(send, language, htmx)
             return
         received = 0
         over_cap = False  # a body without Content-Length went over the cap while being read
@@ -100,7 +102,7 @@ class SecurityMiddleware:
                 # body"; whatever the app answers to a body it could not read, the answer is 413.
                 if not answered:
                     answered = True
-                    await _too_large(send, language)
+                    await _too_large(send, language, htmx)
                 return
             if message["type"] == "http.response.start":
                 h = MutableHeaders(scope=message)
@@ -122,20 +124,27 @@ class SecurityMiddleware:
             await self.app(scope, capped_receive, send_with_headers)
         except PayloadTooLarge:
             if not answered:
-                await _too_large(send, language)
+                await _too_large(send, language, htmx)
 
 
-async def _too_large(send: Send, accept_language: str) -> None:
+async def _too_large(send: Send, accept_language: str, htmx: bool = False) -> None:
     with i18n.use_locale(i18n.pick_locale(accept_language)):
-        body = i18n.gettext(N_("That was too much at once: the request is over the size limit.")).encode()
+        text = i18n.gettext(N_("That was too much at once: the request is over the size limit."))
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    if htmx:
+        # Like every error fragment (routes/errors.py): into #flash, never over the screen.
+        text = f'<div class="alert" role="alert">{html.escape(text)}</div>'
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"hx-retarget", b"#flash"),
+            (b"hx-reswap", b"innerHTML"),
+        ]
+    body = text.encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -73,6 +73,7 @@ def _paragraphs(value: str) -> Markup:
     return Markup("").join(Markup("<p>{}</p>").format(Markup("<br>").join(p.split("\n"))) for p in parts)
 
 
-def render(env: jinja2.Environment, name: str, locale: str, **context: Any) -> str:
+def render(env: jinja2.Environment, name: str, locale: str, /, **context: Any) -> str:
+    # Positional-only: templates take a `name` (and `locale`) of their own, e.g. the join form.
     with i18n.use_locale(locale):
         return env.get_template(name).render(**context)

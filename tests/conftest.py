@@ -70,3 +70,11 @@ def migrated_engine(migrated_settings: Settings) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real SQLite server for a whole test module: for tests that each start their own run,
+    so a server start per test is saved. Use `sqlite_server` when a test needs a server alone
+    (rate limits, first start, counting everything)."""
+    yield from _server(tmp_path_factory.mktemp("shared-server"))

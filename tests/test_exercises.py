@@ -22,9 +22,17 @@ LOW = {"en": "Low", "nb": "Lav"}
 HIGH = {"en": "High", "nb": "Høy"}
 
 # Unicode's Bidi_Control characters (PropList.txt): marks, embeddings, overrides and isolates.
-BIDI_CONTROLS = ["\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+BIDI_CONTROLS = [
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+]
 # Every C0 and C1 control but the tab and the line breaks, which text may carry.
-CONTROLS = [chr(i) for i in range(0x110000) if unicodedata.category(chr(i)) == "Cc" and chr(i) not in "\t\n\r"]
+CONTROLS = [
+    chr(i) for i in range(0x110000) if unicodedata.category(chr(i)) == "Cc" and chr(i) not in "\t\n\r"
+]
 
 
 # --- settings --------------------------------------------------------------------------------------
@@ -298,7 +306,13 @@ def test_scale_takes_one_answer_per_person() -> None:
 
 def test_scale_aggregate_of_no_answers_has_no_median() -> None:
     result = Scale().aggregate(scale(5), [])
-    assert (result.count, result.counts, result.median, result.mean, result.peak) == (0, [0] * 5, None, None, 0)
+    assert (result.count, result.counts, result.median, result.mean, result.peak) == (
+        0,
+        [0] * 5,
+        None,
+        None,
+        0,
+    )
 
 
 def test_scale_aggregate_of_one_answer() -> None:
@@ -339,7 +353,7 @@ def test_scale_answer_model_refuses_values_outside_one_to_seven() -> None:
             Scale().load_answer({"value": value})
 
 
-# --- open text aggregate -------------------------------------------------------------------------------
+# --- open text aggregate -----------------------------------------------------------------------------
 
 
 def test_open_text_aggregate_of_no_answers() -> None:
@@ -422,7 +436,7 @@ def test_word_cloud_shows_the_most_frequent_words_and_breaks_ties_alphabetically
     assert shown[:-1] == words[: SHOWN - 1]  # the other places go to the alphabetically first
 
 
-# --- talk ------------------------------------------------------------------------------------------------
+# --- talk ---------------------------------------------------------------------------------------------
 
 
 def test_talk_takes_no_answers() -> None:
@@ -437,7 +451,7 @@ def test_talk_takes_no_answers() -> None:
     assert talk.load_answer({}) == NoAnswer()
 
 
-# --- simulate ------------------------------------------------------------------------------------------------
+# --- simulate ----------------------------------------------------------------------------------------
 
 
 FLOW = load_flow(ROOT / "sessions" / "reflection.yaml", build_registry())

@@ -37,7 +37,11 @@ def extracted() -> Catalog:
         method_map, options_map = parse_mapping_cfg(fh, "babel.cfg")
     catalog = Catalog(project="Tovholder")
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS, comment_tags=("TRANSLATORS:",),
+        str(ROOT),
+        method_map,
+        options_map,
+        keywords=DEFAULT_KEYWORDS,
+        comment_tags=("TRANSLATORS:",),
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
@@ -90,12 +94,14 @@ def stray_percent(text: str) -> int:
 
 # --- extraction -----------------------------------------------------------------------------
 
+
 def test_extraction_finds_messages_in_python_and_templates() -> None:
     """A sanity check of babel.cfg: every kind of source yields messages, keywords included."""
     files = {f for m in messages(extracted()) for f, _ in m.locations}
     assert any(f.startswith("templates/") for f in files), "no messages from templates/"
-    assert any(f.startswith("exercises/") and f.endswith(".html") for f in files), \
+    assert any(f.startswith("exercises/") and f.endswith(".html") for f in files), (
         "no messages from exercise templates"
+    )
     assert any(f.endswith(".py") for f in files), (
         "no N_() messages from Python code: babel.cfg's `keywords` needs Babel >= 2.18"
     )
@@ -116,11 +122,13 @@ def test_template_is_up_to_date() -> None:
     gone = sorted(map(str, template - source))
     assert not missing and not gone, (
         "app/i18n/messages.pot is out of date. Run `make i18n`.\n"
-        + "".join(f"  new: {m}\n" for m in missing) + "".join(f"  gone: {m}\n" for m in gone)
+        + "".join(f"  new: {m}\n" for m in missing)
+        + "".join(f"  gone: {m}\n" for m in gone)
     )
 
 
 # --- catalogues ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("locale", ALL_LOCALES)
 def test_catalogue_parses_with_language_and_plural_forms(locale: str) -> None:
@@ -131,8 +139,7 @@ def test_catalogue_parses_with_language_and_plural_forms(locale: str) -> None:
     assert "Plural-Forms" in headers
     if locale in {"en", "nb", "nn", "da", "sv"}:
         assert headers["Plural-Forms"] == "nplurals=2; plural=(n != 1);"
-    bad = [m.id for m in messages(catalog)
-           if m.pluralizable and len(forms(m)) != catalog.num_plurals]
+    bad = [m.id for m in messages(catalog) if m.pluralizable and len(forms(m)) != catalog.num_plurals]
     assert not bad, f"plural entries without {catalog.num_plurals} forms: {bad}"
     assert locale in i18n.LANGUAGE_NAMES, f"add {locale!r} to LANGUAGE_NAMES in app/i18n/__init__.py"
 
@@ -153,7 +160,9 @@ def test_every_source_message_is_translated(locale: str) -> None:
         elif not all(f.strip() for f in forms(entry)):
             problems.append(f"untranslated: {label}")
     assert not problems, (
-        f"{len(problems)} message(s) not ready in {locale}:\n" + "\n".join(problems) + "\n"
+        f"{len(problems)} message(s) not ready in {locale}:\n"
+        + "\n".join(problems)
+        + "\n"
         + FIX.format(po=po_path(locale).relative_to(ROOT))
     )
 
@@ -168,8 +177,10 @@ def test_translations_keep_the_placeholders(locale: str) -> None:
                 continue
             source = sources[min(index, len(sources) - 1)]
             if placeholders(text) != placeholders(source):
-                problems.append(f"{source!r}: {sorted(placeholders(source))} "
-                                f"but {text!r} has {sorted(placeholders(text))}")
+                problems.append(
+                    f"{source!r}: {sorted(placeholders(source))} "
+                    f"but {text!r} has {sorted(placeholders(text))}"
+                )
             elif stray_percent(text) != stray_percent(source):
                 problems.append(f"{text!r}: a lone '%' (write '%%' for a percent sign)")
     assert not problems, "\n".join(problems)
@@ -198,6 +209,7 @@ def test_norwegian_join() -> None:
 
 # --- choosing a language ---------------------------------------------------------------------
 
+
 def test_pick_locale_from_accept_language() -> None:
     assert i18n.pick_locale("nb-NO,nb;q=0.9,en;q=0.8") == "nb"
     assert i18n.pick_locale("no") == "nb"
@@ -222,11 +234,13 @@ def test_available_locales_are_the_catalogue_folders() -> None:
 
 # --- a rendered template ---------------------------------------------------------------------
 
+
 def test_rendered_template_is_norwegian() -> None:
     env = make_env(exercises.build_registry())
     html = render(env, "_conn.html", "nb")
-    in_template = [m for m in messages(extracted())
-                   if any(f == "templates/_conn.html" for f, _ in m.locations)]
+    in_template = [
+        m for m in messages(extracted()) if any(f == "templates/_conn.html" for f, _ in m.locations)
+    ]
     assert in_template, "templates/_conn.html has no messages"
     nb = load("nb")
     for message in in_template:

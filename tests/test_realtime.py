@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import PASSWORD, REDIS_URL, Server, free_port, postgres_database, require_service, server_env
+from tests.harness import (
+    PASSWORD,
+    REDIS_URL,
+    Server,
+    free_port,
+    postgres_database,
+    require_service,
+    server_env,
+)
 from tests.live import Phone, Screen, Tovholder, version_of, wait_for
 
 
@@ -123,17 +131,23 @@ async def test_two_servers_share_one_session_through_redis(two_servers: tuple[Se
     await projector.connect()
     phones = [Phone(b.url, code) for _ in range(5)]  # the phones reach the other host
     await asyncio.gather(*(p.join() for p in phones))
-    await wait_for(lambda: "<strong>5</strong>" in projector.html, "host A's projector to count host B's phones")
+    await wait_for(
+        lambda: "<strong>5</strong>" in projector.html, "host A's projector to count host B's phones"
+    )
 
     r = await tov.control(run_id, "next")
     r = await tov.control(run_id, "next", version=version_of(r.text))
     version = version_of(r.text)
-    await wait_for(lambda: all(p.screen and p.screen.version >= version for p in phones),
-                   "phones on host B to follow a step made on host A")
+    await wait_for(
+        lambda: all(p.screen and p.screen.version >= version for p in phones),
+        "phones on host B to follow a step made on host A",
+    )
     for i, p in enumerate(phones):
         ack = await p.answer_by_socket("name-activity", {"word": f"ord{i}"})
         assert ack["ok"]
-    await wait_for(lambda: "5 answers · 5 of 5 people" in projector.html, "host A's tally of answers on host B")
+    await wait_for(
+        lambda: "5 answers · 5 of 5 people" in projector.html, "host A's tally of answers on host B"
+    )
     for p in phones:
         await p.close()
     await projector.close()

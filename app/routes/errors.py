@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,7 +64,9 @@ def install(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         response = error_response(request, 401, N_("Please log in again."))
         if is_htmx(request):
-            response.headers["HX-Redirect"] = f"/login?next={request.url.path}"
+            # Back to the page the request came from, not to the address it posted to.
+            current = urlsplit(request.headers.get("hx-current-url", "")).path or "/dashboard"
+            response.headers["HX-Redirect"] = f"/login?next={quote(current)}"
         return response
 
     @app.exception_handler(Exception)
