@@ -129,6 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             random.Random(args.seed),
             locale=args.locale,
             owner_email=args.owner,
+            units=args.units,
         )
     except (FlowError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
@@ -178,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--flow", required=True, help="the flow's name, e.g. reflection")
     demo.add_argument("--participants", type=int, default=30, help="how many phones (1-200)")
     demo.add_argument("--seed", type=int, default=None, help="makes the answers repeatable")
+    demo.add_argument(
+        "--units", type=int, default=0, help="units of the demo team (default: 3 when the flow uses units)"
+    )
     demo.add_argument("--locale", default=None, help="the session's language (default: the flow's)")
     demo.add_argument(
         "--owner", default=None, help="the account's email that owns it (default: the first account)"

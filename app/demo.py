@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 import secrets
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import make_engine, session_scope
-from app.flows import load_flows
-from app.models import Answer, Facilitator, Participant, Run, RunStatus, utcnow
+from app.flows import Flow, Step, load_flows
+from app.models import Answer, Facilitator, Participant, Run, RunStatus, StepState, Team, utcnow
 from app.runner import Runner
 from exercises import build_registry
 
@@ -54,6 +54,15 @@ class _Silent:
         pass
 
 
+UNIT_NAMES = {
+    "en": ["Day team", "Evening team", "Therapists", "Night team", "Office", "Kitchen"],
+    "nb": ["Dagteamet", "Kveldsteamet", "Terapeutene", "Nattevakt", "Kontoret", "Kjøkkenet"],
+    "nn": ["Dagteamet", "Kveldsteamet", "Terapeutane", "Nattevakta", "Kontoret", "Kjøkenet"],
+    "da": ["Dagholdet", "Aftenholdet", "Terapeuterne", "Nattevagten", "Kontoret", "Køkkenet"],
+    "sv": ["Dagteamet", "Kvällsteamet", "Terapeuterna", "Nattpersonalen", "Kontoret", "Köket"],
+}
+
+
 def make_demo_run(
     settings: Settings,
     flow_name: str,
@@ -61,9 +70,12 @@ def make_demo_run(
     rng: random.Random,
     locale: str | None = None,
     owner_email: str | None = None,
+    units: int = 0,
 ) -> int:
     if not 1 <= participants <= 200:
         raise ValueError("--participants is from 1 to 200")
+    if not 0 <= units <= len(UNIT_NAMES["en"]):
+        raise ValueError(f"--units is from 0 to {len(UNIT_NAMES['en'])}")
     registry = build_registry()
     flows = load_flows(settings.sessions_dir, registry)
     flow = flows.get(flow_name)
@@ -72,6 +84,8 @@ def make_demo_run(
     locale = locale or flow.default_locale
     if locale not in flow.locales:
         raise ValueError(f"the flow {flow_name!r} has no {locale!r} texts ({', '.join(flow.locales)})")
+    if flow.uses_units and not units:
+        units = 3
     engine = make_engine(settings.resolved_database_url)
     with session_scope(engine) as db:
         query = select(Facilitator).order_by(col(Facilitator.id))
@@ -80,39 +94,37 @@ def make_demo_run(
         owner = db.exec(query).first()
     if owner_email and owner is None:
         raise ValueError(f"no account with the email {owner_email}")
-    runner = Runner(engine, flows, registry, _Silent())
+    runner = Runner(engine, flows, registry, _Silent(), settings.min_group_size)
     run = runner.create_run(flow_name, locale, owner.id if owner else None, is_demo=True)
     assert run.id is not None
+    unit_names = UNIT_NAMES.get(locale, UNIT_NAMES["en"])[:units]
     with session_scope(engine) as db:
+        stored = db.get(Run, run.id)
+        assert stored is not None
+        if unit_names:
+            team = Team(facilitator_id=owner.id if owner else None, name="Demo", units=unit_names)
+            db.add(team)
+            db.flush()
+            stored.team_id = team.id
         people = []
         for i in range(participants):
             name = NAMES[i % len(NAMES)] if rng.random() < 0.7 else None
-            p = Participant(run_id=run.id, token=secrets.token_urlsafe(24), display_name=name)
+            unit = unit_names[_weighted_unit(i, len(unit_names))] if unit_names else None
+            p = Participant(
+                run_id=run.id,
+                token=secrets.token_urlsafe(24),
+                display_name=name,
+                unit=unit,
+                public_id=secrets.token_urlsafe(6),
+            )
             db.add(p)
             people.append(p)
+        stored.status = RunStatus.live
+        db.add(stored)
         db.flush()
-        for step in flow.steps:
-            exercise = registry[step.exercise]
-            if not exercise.collects_answers:
-                continue
-            settings_model = exercise.settings(step.settings)
-            samples = step.demo.get(locale) or step.demo.get(flow.default_locale) or []
-            for p in people:
-                if rng.random() < 0.08:  # a few people skip a step, as in a real room
-                    continue
-                for seq, answer in enumerate(exercise.simulate(settings_model, rng, samples), 1):
-                    db.add(
-                        Answer(
-                            run_id=run.id,
-                            participant_id=p.id or 0,
-                            step_id=step.id,
-                            seq=seq,
-                            idempotency_key=secrets.token_urlsafe(16),
-                            payload=answer.model_dump(mode="json"),
-                        )
-                    )
-        stored = db.get(Run, run.id)
-        assert stored is not None
+        for index, step in enumerate(flow.steps):
+            stored.step_index = index
+            _simulate_step(db, runner, stored, flow, step, people, rng, locale)
         now = utcnow()
         stored.status = RunStatus.closed
         stored.step_index = len(flow.steps) - 1
@@ -123,3 +135,46 @@ def make_demo_run(
         db.commit()
     engine.dispose()
     return run.id
+
+
+def _weighted_unit(i: int, n: int) -> int:
+    """Units of different sizes, as in a real team: the first unit is the largest."""
+    return min(n - 1, (i * i) % (n + 1)) if n > 1 else 0
+
+
+def _simulate_step(
+    db: Session,
+    runner: Runner,
+    run: Run,
+    flow: Flow,
+    step: Step,
+    people: list[Participant],
+    rng: random.Random,
+    locale: str,
+) -> None:
+    exercise = runner.registry[step.exercise]
+    settings_model = exercise.settings(step.settings)
+    samples = step.demo.get(locale) or step.demo.get(flow.default_locale) or []
+    if exercise.collects_answers:
+        for p in people:
+            if rng.random() < 0.08:  # a few people skip a step, as in a real room
+                continue
+            ctx = runner.reader.context(db, run, flow, step, unit=p.unit)
+            for seq, answer in enumerate(exercise.simulate(settings_model, rng, samples, ctx), 1):
+                db.add(
+                    Answer(
+                        run_id=run.id or 0,
+                        participant_id=p.id or 0,
+                        step_id=step.id,
+                        seq=seq,
+                        idempotency_key=secrets.token_urlsafe(16),
+                        payload=answer.model_dump(mode="json"),
+                    )
+                )
+        db.flush()
+    ctx = runner.reader.context(db, run, flow, step)
+    entries = runner.reader.entries(db, run, step, exercise)
+    state = exercise.simulate_state(settings_model, rng, samples, entries, ctx)
+    if state:
+        db.add(StepState(run_id=run.id or 0, step_id=step.id, data=state))
+        db.flush()

@@ -28,6 +28,9 @@ class Step(BaseModel):
     prompt: LocalText | None = None
     notes: LocalText
     hide_results: bool = False
+    publish: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
+    earlier: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
+    off: bool = False  # switched off in a session's copy: next and back pass it by
     settings: dict[str, Any] = Field(default_factory=dict)
     demo: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -50,6 +53,7 @@ class Flow(BaseModel):
     licence: str = Field(min_length=1)
     default_locale: str = "en"
     locales: list[str] = Field(min_length=1)
+    uses_units: bool = False  # participants pick their unit on joining
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("locales")
@@ -192,10 +196,14 @@ def validate_flow(
             )
             continue
         try:
-            exercise.settings(step.settings)
+            settings = exercise.settings(step.settings)
         except ValidationError as exc:
             for err in exc.errors():
                 add(("steps", i, "settings", *err["loc"]), err["msg"])
+            continue
+        for source in exercise.sources(settings):
+            if source not in seen or seen[source] == i:
+                add(("steps", i, "settings"), f"reads step {source!r}, which is not an earlier step")
     total = sum(s.minutes for s in flow.steps)
     if total != flow.duration_minutes:
         add(("duration_minutes",), f"is {flow.duration_minutes} but the steps add up to {total}")

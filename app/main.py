@@ -37,7 +37,7 @@ class Tovholder:
         self.flows = load_flows(settings.sessions_dir, self.registry)
         self.engine = make_engine(settings.resolved_database_url)
         self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds)
-        self.runner = Runner(self.engine, self.flows, self.registry, self.realtime)
+        self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
 

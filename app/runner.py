@@ -7,19 +7,19 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.db import session_scope
-from app.flows import Flow, Step
-from app.models import Answer, Participant, Run, RunStatus, utcnow
+from app.flows import Flow
+from app.models import Answer, Participant, Run, RunStatus, StepState, Team, utcnow
+from app.views import PhoneView, Reader, RunView, StepView
 from exercises import AnswerInvalid, AnyExercise
 from exercises.base import N_, clean_text
 
@@ -67,49 +67,6 @@ def normalise_code(raw: str) -> str:
 
 
 @dataclass
-class StepView:
-    index: int
-    step: Step
-    exercise: AnyExercise
-    settings: BaseModel
-    result: BaseModel
-    answer_count: int
-    answered_count: int
-
-
-@dataclass
-class RunView:
-    """Everything the screens of one run show, read in one go after a change."""
-
-    run: Run
-    flow: Flow
-    participant_count: int
-    participant_names: list[str]
-    current: StepView | None
-    next_step: Step | None
-
-    @property
-    def version(self) -> int:
-        return self.run.version
-
-
-@dataclass
-class PhoneView:
-    run: Run
-    flow: Flow
-    participant: Participant
-    current: StepView | None
-    own_answers: list[BaseModel] = field(default_factory=list)
-
-    @property
-    def can_answer(self) -> bool:
-        if self.current is None or self.run.status != RunStatus.live:
-            return False
-        limit = self.current.exercise.max_answers(self.current.settings)
-        return len(self.own_answers) < limit
-
-
-@dataclass
 class SubmitResult:
     created: bool
     view: PhoneView
@@ -122,21 +79,24 @@ class Runner:
         flows: Mapping[str, Flow],
         registry: Mapping[str, AnyExercise],
         notifier: Notifier,
+        min_group_size: int = 5,
     ) -> None:
         self.engine = engine
         self.flows = flows
         self.registry = registry
         self.notifier = notifier
-        self._flow_cache: dict[int, Flow] = {}
+        self.reader = Reader(registry, min_group_size)
+        self._flow_cache: dict[tuple[int, int], Flow] = {}
 
     # --- reading -------------------------------------------------------------------------------
 
     def flow_of(self, run: Run) -> Flow:
         assert run.id is not None
-        flow = self._flow_cache.get(run.id)
+        key = (run.id, run.flow_revision)  # an edit of the session's copy is a new revision
+        flow = self._flow_cache.get(key)
         if flow is None:
             flow = Flow.model_validate(run.flow_snapshot)
-            self._flow_cache[run.id] = flow
+            self._flow_cache[key] = flow
         return flow
 
     def get_run(self, run_id: int, facilitator_id: int | None = None) -> Run:
@@ -170,24 +130,7 @@ class Runner:
             return list(db.exec(query).all())
 
     def _step_view(self, db: Session, run: Run, flow: Flow, index: int) -> StepView:
-        step = flow.steps[index]
-        exercise = self.registry[step.exercise]
-        settings = exercise.settings(step.settings)
-        rows = db.exec(
-            select(Answer.payload, Answer.participant_id)
-            .where(Answer.run_id == run.id, Answer.step_id == step.id)
-            .order_by(col(Answer.id))
-        ).all()
-        answers = [exercise.load_answer(payload) for payload, _ in rows]
-        return StepView(
-            index=index,
-            step=step,
-            exercise=exercise,
-            settings=settings,
-            result=exercise.aggregate(settings, answers),
-            answer_count=len(rows),
-            answered_count=len({pid for _, pid in rows}),
-        )
+        return self.reader.step_view(db, run, flow, index)
 
     def run_view(self, run_id: int) -> RunView:
         with session_scope(self.engine) as db:
@@ -204,11 +147,13 @@ class Runner:
                 select(func.count()).select_from(Participant).where(Participant.run_id == run_id)
             ).one()
             current = self._step_view(db, run, flow, run.step_index) if run.status == RunStatus.live else None
-            following = run.step_index + 1 if run.status == RunStatus.live else 0
-            next_step = flow.steps[following] if following < len(flow.steps) else None
+            position = run.step_index if run.status == RunStatus.live else -1
+            following = _next_on(flow, position, +1)
+            next_step = flow.steps[following] if following is not None else None
             return RunView(
                 run=run,
                 flow=flow,
+                team=self.reader.team(db, run),
                 participant_count=int(count),
                 participant_names=[n for n in names if n],
                 current=current,
@@ -243,35 +188,30 @@ class Runner:
         flow = self.flow_of(run)
         if run.status != RunStatus.live:
             return PhoneView(run=run, flow=flow, participant=participant, current=None)
-        step = flow.steps[run.step_index]
-        exercise = self.registry[step.exercise]
-        settings = exercise.settings(step.settings)
+        current = self.reader.step_view(db, run, flow, run.step_index, unit=participant.unit)
         own = db.exec(
             select(Answer.payload)
-            .where(Answer.participant_id == participant.id, Answer.step_id == step.id)
+            .where(Answer.participant_id == participant.id, Answer.step_id == current.step.id)
             .order_by(col(Answer.seq))
         ).all()
-        current = StepView(
-            index=run.step_index,
-            step=step,
-            exercise=exercise,
-            settings=settings,
-            result=exercise.aggregate(settings, []),
-            answer_count=0,
-            answered_count=0,
-        )
         return PhoneView(
             run=run,
             flow=flow,
             participant=participant,
             current=current,
-            own_answers=[exercise.load_answer(p) for p in own],
+            own_answers=[current.exercise.load_answer(p) for p in own],
         )
 
     # --- the tovholder's actions ---------------------------------------------------------------
 
     def create_run(
-        self, flow_name: str, locale: str, facilitator_id: int | None, *, is_demo: bool = False
+        self,
+        flow_name: str,
+        locale: str,
+        facilitator_id: int | None,
+        *,
+        is_demo: bool = False,
+        team_id: int | None = None,
     ) -> Run:
         flow = self.flows.get(flow_name)
         if flow is None:
@@ -286,6 +226,7 @@ class Runner:
                 locale=locale,
                 facilitator_id=facilitator_id,
                 is_demo=is_demo,
+                team_id=team_id,
             )
             try:
                 with session_scope(self.engine) as db:
@@ -324,9 +265,10 @@ class Runner:
         if run.status == RunStatus.closed:
             raise Conflict(N_("This session has ended."))
         position = -1 if run.status == RunStatus.lobby else run.step_index
-        target = max(-1, min(len(flow.steps) - 1, position + delta))
-        if target == position:
+        found = _next_on(flow, position, delta)
+        if found is None or found == position:  # past the last step that is on, or the lobby: stay
             return run
+        target = found
         values: dict[str, Any] = {"timer_ends_at": None}
         if target == -1:
             values.update(status=RunStatus.lobby, step_index=0, revealed=True)
@@ -369,7 +311,7 @@ class Runner:
 
     # --- the participants' actions -------------------------------------------------------------
 
-    def join(self, code: str, display_name: str | None = None) -> Participant:
+    def join(self, code: str, display_name: str | None = None, unit: str | None = None) -> Participant:
         run = self.run_by_code(code)
         if run.status == RunStatus.closed:
             raise Conflict(N_("This session has ended. Thank you for taking part!"))
@@ -381,7 +323,14 @@ class Runner:
                 if exc.params:  # too long; a name of nothing visible joins without a name
                     raise Invalid(N_("A name is at most 40 characters.")) from None
         assert run.id is not None
-        participant = Participant(run_id=run.id, token=secrets.token_urlsafe(24), display_name=name)
+        chosen = self._unit_for(run, unit)
+        participant = Participant(
+            run_id=run.id,
+            token=secrets.token_urlsafe(24),
+            display_name=name,
+            unit=chosen,
+            public_id=secrets.token_urlsafe(6),
+        )
         with session_scope(self.engine) as db:
             db.add(participant)
             db.commit()
@@ -410,11 +359,12 @@ class Runner:
             step = flow.steps[index]
             exercise = self.registry[step.exercise]
             settings = exercise.settings(step.settings)
+            ctx = self.reader.context(db, run, flow, step, unit=participant.unit)
             try:
-                answer = exercise.parse_answer(settings, form)
+                answer = exercise.parse_answer(settings, form, ctx)
             except AnswerInvalid as exc:
                 raise Invalid(exc.message, **exc.params) from None
-            limit = exercise.max_answers(settings)
+            limit = exercise.max_answers(settings, ctx)
             # Each lost race means another answer of this person took a place, so `limit` + 1
             # tries always end in a stored answer, a stored twin, or a full step.
             for _ in range(limit + 1):
@@ -464,3 +414,93 @@ class Runner:
     def answers_in_run(self, run_id: int) -> Sequence[Answer]:
         with session_scope(self.engine) as db:
             return list(db.exec(select(Answer).where(Answer.run_id == run_id)).all())
+
+    def units_of(self, run: Run) -> list[str]:
+        """The units a participant picks from on joining: the team's, when the flow uses units."""
+        if run.team_id is None or not self.flow_of(run).uses_units:
+            return []
+        with session_scope(self.engine) as db:
+            team = db.get(Team, run.team_id)
+        return list(team.units) if team else []
+
+    def _unit_for(self, run: Run, unit: str | None) -> str | None:
+        units = self.units_of(run)
+        if not units:
+            return None
+        if not unit:
+            raise Invalid(N_("Please pick your unit."))
+        if unit not in units:
+            raise Invalid(N_("Please pick one of the units on the list."))
+        return unit
+
+    # --- the tovholder's actions on a step ------------------------------------------------------
+
+    def act(
+        self,
+        run_id: int,
+        step_id: str,
+        action: str,
+        form: Mapping[str, Any],
+        expected_version: int | None = None,
+    ) -> Run:
+        """An action on the current step (group the cards, edit the statement, pause the timer):
+        the exercise decides the new state; it is written with the run's version bump."""
+        with session_scope(self.engine) as db:
+            run = db.get(Run, run_id)
+            if run is None:
+                raise NotFound(N_("There is no such session."))
+            flow = self.flow_of(run)
+            index = flow.step_index(step_id)
+            if index is None:
+                raise NotFound(N_("This session has no step %(step)s."), step=step_id[:64])
+            if run.status != RunStatus.live or index != run.step_index:
+                raise Conflict(N_("This step is not on the screen now."))
+            step = flow.steps[index]
+            exercise = self.registry[step.exercise]
+            settings = exercise.settings(step.settings)
+            ctx = self.reader.context(db, run, flow, step)
+            try:
+                state = exercise.act(settings, ctx.state, action, form, ctx)
+            except AnswerInvalid as exc:
+                raise Invalid(exc.message, **exc.params) from None
+            version = run.version if expected_version is None else expected_version
+            bumped = db.execute(
+                update(Run)
+                .where(col(Run.id) == run_id, col(Run.version) == version)
+                .values(version=version + 1)
+            )
+            if bumped.rowcount != 1:  # type: ignore[attr-defined]
+                db.rollback()
+                raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
+            row = db.exec(
+                select(StepState).where(StepState.run_id == run_id, StepState.step_id == step_id)
+            ).first()
+            if row is None:
+                row = StepState(run_id=run_id, step_id=step_id, data=state)
+            else:
+                row.data = state
+                row.updated_at = utcnow()
+            db.add(row)
+            db.commit()
+            db.refresh(run)
+        log.info("step action", extra={"run_id": run_id, "step_id": step_id, "action": action})
+        self.notifier.notify(run_id, "step")
+        return run
+
+
+def _next_on(flow: Flow, position: int, delta: int) -> int | None:
+    """Where `delta` steps that are switched on lead from `position` (-1 is the lobby): forward it
+    stops at the last step that is on (None when there is none after), back at the lobby."""
+    direction = 1 if delta > 0 else -1
+    found: int | None = None
+    i = position
+    for _ in range(abs(delta)):
+        i += direction
+        while 0 <= i < len(flow.steps) and flow.steps[i].off:
+            i += direction
+        if i < 0:
+            return -1
+        if i >= len(flow.steps):
+            break
+        found = i
+    return found

@@ -10,8 +10,8 @@ import jinja2
 from pydantic import BaseModel
 
 from app.models import Run, RunStatus, utcnow
-from app.runner import PhoneView, RunView, StepView
 from app.templating import render
+from app.views import PhoneView, RunView, StepView
 
 
 @dataclass
@@ -23,12 +23,13 @@ class PhoneScreen:
     error: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
     just_sent: bool = False
+    me: str = ""  # the participant's public id: finds its own group in a list pushed to every phone
 
     @property
     def limit(self) -> int:
         if self.current is None:
             return 0
-        return self.current.exercise.max_answers(self.current.settings)
+        return self.current.exercise.max_answers(self.current.settings, self.current.ctx)
 
     @property
     def can_answer(self) -> bool:
@@ -45,6 +46,7 @@ def phone_screen_for(view: PhoneView, **extra: Any) -> PhoneScreen:
         fallback_locale=view.flow.default_locale,
         current=view.current,
         own_answers=view.own_answers,
+        me=view.participant.public_id or "",
         **extra,
     )
 

@@ -37,6 +37,18 @@ def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
     )
+    # The optional templates each exercise ships: phone.html (above the phone's form) and
+    # console.html (the tovholder's controls for the step).
+    env.globals["phone_extras"] = {
+        f"{name}/phone.html" for name, ex in registry.items() if (ex.template_dir / "phone.html").exists()
+    }
+    env.globals["console_extras"] = {
+        f"{name}/console.html" for name, ex in registry.items() if (ex.template_dir / "console.html").exists()
+    }
+    # Each exercise may ship static/css/ex-<name>.css; the page shell links the ones that exist.
+    env.globals["exercise_css"] = sorted(
+        name for name in registry if (ROOT / "static" / "css" / f"ex-{name}.css").exists()
+    )
     env.globals["t"] = _local_text
     env.globals["locale"] = i18n.current_locale
     env.globals["language_names"] = i18n.LANGUAGE_NAMES

@@ -9,6 +9,8 @@ import re
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
@@ -83,6 +85,107 @@ S = TypeVar("S", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)
 
 
+class Option(Strict):
+    """A choice in a vote or a ranking."""
+
+    id: Annotated[str, AfterValidator(lambda v: _check_id(v))]
+    text: LocalText
+
+
+def _check_id(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,47}", value):
+        raise ValueError("an id is lowercase letters, digits and '-', at most 48 long")
+    return value
+
+
+def unique_ids(items: Sequence[Option]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise ValueError(f"duplicate id {item.id!r}")
+        seen.add(item.id)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One person who joined, as exercises may see them: no token, no answers."""
+
+    public_id: str
+    name: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry(Generic[A]):
+    """One stored answer with what an aggregate may use: an anonymous number for the person
+    (to count people, never to show them) and their unit."""
+
+    id: int
+    answer: A
+    participant: int
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """The result of another step of the same flow that this step reads (options_from...)."""
+
+    exercise: str
+    result: BaseModel
+    entries: tuple[Entry[Any], ...] = ()
+    state: Mapping[str, Any] = field(default_factory=dict)
+    settings: BaseModel | None = None
+    title: Mapping[str, str] = field(default_factory=dict)
+    ctx: StepContext | None = None
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What the runner hands an exercise besides its settings and answers."""
+
+    locale: str = "en"
+    units: tuple[str, ...] = ()
+    min_group_size: int = 5
+    members: tuple[Member, ...] = ()
+    state: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    earlier: Source | None = None  # the team's earlier result named by the step's `earlier:` key
+    unit: str | None = None  # when parsing an answer: the answering person's unit
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def with_unit(self, unit: str | None) -> StepContext:
+        return replace(self, unit=unit)
+
+
+@dataclass(frozen=True)
+class Split(Generic[A]):
+    """Entries split by unit with the anonymity threshold applied."""
+
+    shown: dict[str, list[Entry[A]]]
+    merged: list[Entry[A]]  # units under the threshold, together
+    merged_units: int  # how many units went into `merged`
+    hidden: int  # people left out because even the merged cell was under the threshold
+
+
+def split_by_unit(entries: Sequence[Entry[A]], min_group_size: int) -> Split[A]:
+    """A unit's cell is shown only where at least `min_group_size` people answered; smaller units
+    are merged into one "other units" cell, which is hidden as well when it is still too small."""
+    by_unit: dict[str, list[Entry[A]]] = {}
+    for entry in entries:
+        if entry.unit:
+            by_unit.setdefault(entry.unit, []).append(entry)
+
+    def people(items: Sequence[Entry[A]]) -> int:
+        return len({e.participant for e in items})
+
+    shown = {u: items for u, items in sorted(by_unit.items()) if people(items) >= min_group_size}
+    small = [u for u in by_unit if u not in shown]
+    merged = [e for u in small for e in by_unit[u]]
+    if merged and people(merged) < min_group_size:
+        return Split(shown=shown, merged=[], merged_units=len(small), hidden=people(merged))
+    return Split(shown=shown, merged=merged, merged_units=len(small), hidden=0)
+
+
 class Exercise(ABC, Generic[S, A]):
     """One type of interaction. Subclasses set the class attributes and the methods below."""
 
@@ -90,6 +193,7 @@ class Exercise(ABC, Generic[S, A]):
     settings_model: ClassVar[type[BaseModel]]
     answer_model: ClassVar[type[BaseModel]]
     collects_answers: ClassVar[bool] = True
+    has_actions: ClassVar[bool] = False  # the tovholder acts on the step (console.html)
     doc: ClassVar[str] = ""
 
     @property
@@ -106,17 +210,41 @@ class Exercise(ABC, Generic[S, A]):
         return self.answer_model.model_validate(payload)  # type: ignore[return-value]
 
     @abstractmethod
-    def max_answers(self, settings: S) -> int:
+    def max_answers(self, settings: S, ctx: StepContext) -> int:
         """How many answers one participant may give to a step."""
 
     @abstractmethod
-    def parse_answer(self, settings: S, form: Mapping[str, Any]) -> A:
+    def parse_answer(self, settings: S, form: Mapping[str, Any], ctx: StepContext) -> A:
         """Validate a submitted form (or socket payload); raise AnswerInvalid with a clear message."""
 
     @abstractmethod
-    def aggregate(self, settings: S, answers: Sequence[A]) -> BaseModel:
+    def aggregate(self, settings: S, entries: Sequence[Entry[A]], ctx: StepContext) -> BaseModel:
         """Results for the projector and exports; must handle no answers at all."""
 
-    def simulate(self, settings: S, rng: random.Random, samples: Sequence[str]) -> list[A]:
+    def sources(self, settings: S) -> tuple[str, ...]:
+        """Ids of the steps of the same flow whose results this step reads."""
+        return ()
+
+    def initial_state(self, settings: S, ctx: StepContext) -> dict[str, Any]:
+        return {}
+
+    def act(
+        self, settings: S, state: Mapping[str, Any], action: str, form: Mapping[str, Any], ctx: StepContext
+    ) -> dict[str, Any]:
+        """A tovholder's action on the step; returns the new state or raises AnswerInvalid."""
+        raise AnswerInvalid(N_("This step has no such action."))
+
+    def simulate(self, settings: S, rng: random.Random, samples: Sequence[str], ctx: StepContext) -> list[A]:
         """Plausible answers of one simulated participant, for `tovholder demo`."""
         return []
+
+    def simulate_state(
+        self,
+        settings: S,
+        rng: random.Random,
+        samples: Sequence[str],
+        entries: Sequence[Entry[A]],
+        ctx: StepContext,
+    ) -> dict[str, Any]:
+        """What a tovholder would plausibly have done on the step, for `tovholder demo`."""
+        return self.initial_state(settings, ctx)

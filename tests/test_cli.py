@@ -16,11 +16,14 @@ from markupsafe import escape
 from app.auth import verify_password
 from app.flows import load_flow
 from exercises import build_registry
+from exercises.base import StepContext
 from tests.harness import PASSWORD, ROOT, Server, cli, free_port, login, server_env
 from tests.test_flows import GOOD, line_of
 
 REGISTRY = build_registry()
 FLOW = load_flow(ROOT / "sessions" / "reflection.yaml", REGISTRY)
+
+CTX = StepContext()
 
 
 def env_for(data_dir: Path) -> dict[str, str]:
@@ -204,7 +207,7 @@ def test_demo_makes_a_closed_run_with_answers_that_its_results_page_shows(tmp_pa
             per_person.setdefault(place, []).append(seq)
         for seqs in per_person.values():
             assert seqs == list(range(1, len(seqs) + 1))
-            assert len(seqs) <= exercise.max_answers(settings)
+            assert len(seqs) <= exercise.max_answers(settings, CTX)
 
     server = Server(env=env, port=port, data_dir=tmp_path).start()
     try:

@@ -11,12 +11,20 @@ from pydantic import BaseModel, ValidationError
 
 from app.flows import load_flow
 from exercises import build_registry
-from exercises.base import AnswerInvalid
+from exercises.base import AnswerInvalid, Entry, StepContext
 from exercises.open_text import HARD_CAP, OpenText, OpenTextAnswer, OpenTextSettings
 from exercises.scale import Scale, ScaleAnswer, ScaleSettings
 from exercises.talk import NoAnswer, Talk, TalkSettings
 from exercises.word_cloud import SHOWN, WordCloud, WordCloudAnswer, WordCloudSettings
 from tests.harness import ROOT
+
+CTX = StepContext()
+
+
+def entries(answers: list[Any]) -> list[Entry[Any]]:
+    """Answers as the runner hands them over: each from another person, no unit."""
+    return [Entry(id=i, answer=a, participant=i) for i, a in enumerate(answers, 1)]
+
 
 LOW = {"en": "Low", "nb": "Lav"}
 HIGH = {"en": "High", "nb": "Høy"}
@@ -128,7 +136,7 @@ TEXT_CASES = [
 
 
 def parsed(exercise: Any, field: str, settings: BaseModel, raw: Any) -> str:
-    answer = exercise.parse_answer(settings, {field: raw})
+    answer = exercise.parse_answer(settings, {field: raw}, CTX)
     value = answer.model_dump()[field]
     assert isinstance(value, str)
     return value
@@ -136,7 +144,7 @@ def parsed(exercise: Any, field: str, settings: BaseModel, raw: Any) -> str:
 
 def refusal(exercise: Any, field: str, settings: BaseModel, raw: Any) -> AnswerInvalid:
     with pytest.raises(AnswerInvalid) as caught:
-        exercise.parse_answer(settings, {field: raw})
+        exercise.parse_answer(settings, {field: raw}, CTX)
     return caught.value
 
 
@@ -166,7 +174,7 @@ def test_text_answer_missing_field_is_refused(
     exercise: Any, field: str, settings: Any, single_line: bool
 ) -> None:
     with pytest.raises(AnswerInvalid):
-        exercise.parse_answer(settings, {})
+        exercise.parse_answer(settings, {}, CTX)
 
 
 @pytest.mark.parametrize(("exercise", "field", "settings", "single_line"), TEXT_CASES)
@@ -255,11 +263,11 @@ def test_word_cloud_cap_counts_the_collapsed_text() -> None:
 
 
 def test_open_text_max_answers_is_max_cards() -> None:
-    assert OpenText().max_answers(OpenTextSettings(max_cards=3)) == 3
+    assert OpenText().max_answers(OpenTextSettings(max_cards=3), CTX) == 3
 
 
 def test_word_cloud_max_answers_is_max_words() -> None:
-    assert WordCloud().max_answers(WordCloudSettings(max_words=2)) == 2
+    assert WordCloud().max_answers(WordCloudSettings(max_words=2), CTX) == 2
 
 
 # --- scale -----------------------------------------------------------------------------------------
@@ -271,41 +279,41 @@ def scale(points: int = 5) -> ScaleSettings:
 
 @pytest.mark.parametrize(("raw", "value"), [("1", 1), ("5", 5), (" 3 ", 3), (4, 4), ("+2", 2)])
 def test_scale_accepts_a_number_on_the_scale(raw: Any, value: int) -> None:
-    assert Scale().parse_answer(scale(5), {"value": raw}) == ScaleAnswer(value=value)
+    assert Scale().parse_answer(scale(5), {"value": raw}, CTX) == ScaleAnswer(value=value)
 
 
 @pytest.mark.parametrize("raw", ["0", "6", "7", "-1", 0, 6])
 def test_scale_refuses_a_number_off_a_five_point_scale(raw: Any) -> None:
     with pytest.raises(AnswerInvalid) as caught:
-        Scale().parse_answer(scale(5), {"value": raw})
+        Scale().parse_answer(scale(5), {"value": raw}, CTX)
     assert caught.value.params == {"points": 5}
     assert "from 1 to 5" in str(caught.value)
 
 
 def test_scale_of_seven_takes_seven_and_refuses_eight() -> None:
-    assert Scale().parse_answer(scale(7), {"value": "7"}).value == 7
+    assert Scale().parse_answer(scale(7), {"value": "7"}, CTX).value == 7
     with pytest.raises(AnswerInvalid):
-        Scale().parse_answer(scale(7), {"value": "8"})
+        Scale().parse_answer(scale(7), {"value": "8"}, CTX)
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "abc", "2.5", "3.0", None, "9" * 5000])
 def test_scale_refuses_what_is_not_a_whole_number(raw: Any) -> None:
     with pytest.raises(AnswerInvalid) as caught:
-        Scale().parse_answer(scale(5), {"value": raw})
+        Scale().parse_answer(scale(5), {"value": raw}, CTX)
     assert caught.value.message == "Please pick one of the numbers."
 
 
 def test_scale_missing_value_is_refused() -> None:
     with pytest.raises(AnswerInvalid):
-        Scale().parse_answer(scale(5), {})
+        Scale().parse_answer(scale(5), {}, CTX)
 
 
 def test_scale_takes_one_answer_per_person() -> None:
-    assert Scale().max_answers(scale(5)) == 1
+    assert Scale().max_answers(scale(5), CTX) == 1
 
 
 def test_scale_aggregate_of_no_answers_has_no_median() -> None:
-    result = Scale().aggregate(scale(5), [])
+    result = Scale().aggregate(scale(5), entries([]), CTX)
     assert (result.count, result.counts, result.median, result.mean, result.peak) == (
         0,
         [0] * 5,
@@ -316,7 +324,7 @@ def test_scale_aggregate_of_no_answers_has_no_median() -> None:
 
 
 def test_scale_aggregate_of_one_answer() -> None:
-    result = Scale().aggregate(scale(7), [ScaleAnswer(value=6)])
+    result = Scale().aggregate(scale(7), entries([ScaleAnswer(value=6)]), CTX)
     assert result.count == 1
     assert result.counts == [0, 0, 0, 0, 0, 1, 0]
     assert result.median == 6.0 and result.mean == 6.0
@@ -324,14 +332,14 @@ def test_scale_aggregate_of_one_answer() -> None:
 
 
 def test_scale_median_of_an_even_count_is_the_midpoint() -> None:
-    result = Scale().aggregate(scale(5), [ScaleAnswer(value=2), ScaleAnswer(value=3)])
+    result = Scale().aggregate(scale(5), entries([ScaleAnswer(value=2), ScaleAnswer(value=3)]), CTX)
     assert result.median == 2.5
     assert result.mean == 2.5
 
 
 def test_scale_median_of_an_odd_count_and_a_rounded_mean() -> None:
     answers = [ScaleAnswer(value=v) for v in (1, 2, 2)]
-    result = Scale().aggregate(scale(5), answers)
+    result = Scale().aggregate(scale(5), entries(answers), CTX)
     assert result.median == 2.0
     assert result.mean == 1.67
     assert result.counts == [1, 2, 0, 0, 0]
@@ -341,7 +349,7 @@ def test_scale_median_of_an_odd_count_and_a_rounded_mean() -> None:
 def test_scale_aggregate_ignores_values_outside_its_points() -> None:
     """A stored 6 or 7 (say, the flow went from 7 to 5 points) is left out, not crashed on."""
     answers = [ScaleAnswer(value=v) for v in (1, 6, 7, 5)]
-    result = Scale().aggregate(scale(5), answers)
+    result = Scale().aggregate(scale(5), entries(answers), CTX)
     assert result.count == 2
     assert result.counts == [1, 0, 0, 0, 1]
     assert result.median == 3.0
@@ -357,12 +365,15 @@ def test_scale_answer_model_refuses_values_outside_one_to_seven() -> None:
 
 
 def test_open_text_aggregate_of_no_answers() -> None:
-    assert OpenText().aggregate(OpenTextSettings(), []).model_dump() == {"count": 0, "cards": []}
+    assert OpenText().aggregate(OpenTextSettings(), entries([]), CTX).model_dump() == {
+        "count": 0,
+        "cards": [],
+    }
 
 
 def test_open_text_aggregate_keeps_every_card_in_order_with_duplicates() -> None:
     texts = ["Second", "First", "Second"]
-    result = OpenText().aggregate(OpenTextSettings(), [OpenTextAnswer(text=t) for t in texts])
+    result = OpenText().aggregate(OpenTextSettings(), entries([OpenTextAnswer(text=t) for t in texts]), CTX)
     assert result.count == 3
     assert result.cards == texts
 
@@ -371,7 +382,7 @@ def test_open_text_aggregate_keeps_every_card_in_order_with_duplicates() -> None
 
 
 def cloud(*words: str) -> Any:
-    return WordCloud().aggregate(WordCloudSettings(), [WordCloudAnswer(word=w) for w in words])
+    return WordCloud().aggregate(WordCloudSettings(), entries([WordCloudAnswer(word=w) for w in words]), CTX)
 
 
 def test_word_cloud_of_no_answers() -> None:
@@ -443,11 +454,11 @@ def test_talk_takes_no_answers() -> None:
     talk = Talk()
     settings = TalkSettings()
     assert talk.collects_answers is False
-    assert talk.max_answers(settings) == 0
+    assert talk.max_answers(settings, CTX) == 0
     with pytest.raises(AnswerInvalid):
-        talk.parse_answer(settings, {"text": "hello"})
-    assert talk.aggregate(settings, []).model_dump() == {}
-    assert talk.simulate(settings, random.Random(1), ["x"]) == []
+        talk.parse_answer(settings, {"text": "hello"}, CTX)
+    assert talk.aggregate(settings, entries([]), CTX).model_dump() == {}
+    assert talk.simulate(settings, random.Random(1), ["x"], CTX) == []
     assert talk.load_answer({}) == NoAnswer()
 
 
@@ -468,11 +479,11 @@ def test_simulate_gives_answers_a_phone_could_send_within_the_cap(step: Any, loc
     rng = random.Random(1234)
     field = {"open_text": "text", "word_cloud": "word", "scale": "value"}[step.exercise]
     for _ in range(300):
-        answers = exercise.simulate(settings, rng, samples)
-        assert 1 <= len(answers) <= exercise.max_answers(settings)
+        answers = exercise.simulate(settings, rng, samples, CTX)
+        assert 1 <= len(answers) <= exercise.max_answers(settings, CTX)
         for answer in answers:
             value = answer.model_dump()[field]
-            assert exercise.parse_answer(settings, {field: str(value)}) == answer
+            assert exercise.parse_answer(settings, {field: str(value)}, CTX) == answer
         if step.exercise == "word_cloud":
             words = [a.model_dump()["word"] for a in answers]
             assert len(words) == len(set(words)), "one person sends a word once"
@@ -482,7 +493,7 @@ def test_simulate_gives_answers_a_phone_could_send_within_the_cap(step: Any, loc
 def test_simulated_scale_values_cover_the_scale_and_stay_on_it(points: int) -> None:
     settings = scale(points)
     rng = random.Random(7)
-    values = [a.value for _ in range(2000) for a in Scale().simulate(settings, rng, [])]
+    values = [a.value for _ in range(2000) for a in Scale().simulate(settings, rng, [], CTX)]
     assert set(values) <= set(range(1, points + 1))
     assert len(set(values)) >= 3, "a simulated room shows some spread"
 
@@ -493,19 +504,19 @@ def test_simulated_scale_values_cover_the_scale_and_stay_on_it(points: int) -> N
     ids=["open_text", "word_cloud"],
 )
 def test_simulate_without_samples_gives_nothing(exercise: Any, settings: Any) -> None:
-    assert exercise.simulate(settings, random.Random(1), []) == []
+    assert exercise.simulate(settings, random.Random(1), [], CTX) == []
 
 
 def test_simulate_cuts_long_samples_to_the_cap() -> None:
     settings = WordCloudSettings(max_words=1, max_length=4)
-    answers = WordCloud().simulate(settings, random.Random(3), ["teamwork"])
+    answers = WordCloud().simulate(settings, random.Random(3), ["teamwork"], CTX)
     assert [a.word for a in answers] == ["team"]
 
 
 def test_simulate_respects_one_card() -> None:
     settings = OpenTextSettings(max_cards=1)
     rng = random.Random(5)
-    assert all(len(OpenText().simulate(settings, rng, ["a", "b", "c"])) == 1 for _ in range(100))
+    assert all(len(OpenText().simulate(settings, rng, ["a", "b", "c"], CTX)) == 1 for _ in range(100))
 
 
 @pytest.mark.parametrize("step", ANSWERING_STEPS, ids=lambda s: s.id)
@@ -513,6 +524,6 @@ def test_simulate_with_the_same_seed_repeats_itself(step: Any) -> None:
     exercise = REGISTRY[step.exercise]
     settings = exercise.settings(step.settings)
     samples = step.demo.get("en", [])
-    first = [exercise.simulate(settings, random.Random(99), samples) for _ in range(3)]
-    again = [exercise.simulate(settings, random.Random(99), samples) for _ in range(3)]
+    first = [exercise.simulate(settings, random.Random(99), samples, CTX) for _ in range(3)]
+    again = [exercise.simulate(settings, random.Random(99), samples, CTX) for _ in range(3)]
     assert first == again

@@ -8,13 +8,15 @@ import pytest
 
 from app.flows import MAX_FLOW_BYTES, FlowError, Problem, load_flow, load_flows, missing_translations
 from exercises import REGISTERED, RegistryError, build_registry
-from exercises.base import AnswerInvalid
+from exercises.base import AnswerInvalid, StepContext
 from exercises.talk import Talk
 from tests.harness import ROOT
 
 SESSIONS = ROOT / "sessions"
 SHIPPED = sorted(SESSIONS.glob("*.yaml"))
 REGISTRY = build_registry()
+
+CTX = StepContext()
 
 
 # --- the shipped flows --------------------------------------------------------------------------
@@ -64,7 +66,7 @@ def test_shipped_flow_demo_samples_are_answers_a_phone_could_send(path: Path) ->
             assert field is not None, f"step {step.id} ({step.exercise}) has demo samples it never uses"
             for sample in samples:
                 try:
-                    answer = exercise.parse_answer(settings, {field: sample})
+                    answer = exercise.parse_answer(settings, {field: sample}, CTX)
                 except AnswerInvalid as exc:
                     pytest.fail(f"step {step.id} demo sample {sample!r} is refused: {exc}")
                 assert answer.model_dump()[field] == sample

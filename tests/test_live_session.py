@@ -13,20 +13,12 @@ import sqlalchemy as sa
 from app.config import Settings
 from app.flows import load_flow
 from exercises import build_registry
+from exercises.base import StepContext
+from tests.answers import fill
 from tests.harness import ROOT, Server
 from tests.live import Phone, Screen, Tovholder, version_of, wait_for
 
 PHONES = 40
-
-
-def fields_for(exercise: str, i: int, card: int) -> dict[str, str]:
-    if exercise == "open_text":
-        return {"text": f"Card {card} from phone {i}: we kept the citizen in view ✓ æøå"}
-    if exercise == "word_cloud":
-        return {"word": ["Storm", "storm", "Teamwork", "Calm"][(i + card) % 4]}
-    if exercise == "scale":
-        return {"value": str(i % 5 + 1)}
-    raise AssertionError(exercise)
 
 
 def count_answers(server: Server) -> Counter[str]:
@@ -84,13 +76,14 @@ async def test_forty_phones_follow_every_step_and_each_answer_is_stored_once(ser
         exercise = registry[step.exercise]
         if not exercise.collects_answers:
             continue
-        limit = exercise.max_answers(exercise.settings(step.settings))
+        limit = min(3, exercise.max_answers(exercise.settings(step.settings), StepContext()))
 
         async def answer_all(i: int, phone: Phone) -> int:
+            assert phone.screen is not None
             sent = 0
-            cards = 1 + i % limit
-            for card in range(cards):
-                fields = fields_for(step.exercise, i, card)
+            for card in range(1 + i % limit):
+                fields = fill(phone.screen.html, i, card)
+                assert fields is not None, f"phone {i} has no form on {step.id}"
                 if i % 2:
                     ack = await phone.answer_by_socket(step.id, fields)
                     assert ack["ok"] and ack["created"], ack
@@ -114,7 +107,7 @@ async def test_forty_phones_follow_every_step_and_each_answer_is_stored_once(ser
             # While hidden, the projector shows only how many answers came, not what they say.
             hidden = f'hidden-results__count">{expected[step.id]}<'
             await wait_for(lambda: hidden in projector.html, "the hidden count on the projector")
-            assert fields_for(step.exercise, 1, 0)["text"] not in projector.html
+            assert "from phone 1:" not in projector.html
             r = await tov.control(run_id, "reveal", version=version)
             assert r.status_code == 200
             version = version_of(r.text)

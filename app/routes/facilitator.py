@@ -14,7 +14,8 @@ from app.routes import fragment, page
 from app.routes.errors import error_response
 from app.runner import Conflict
 from app.security import RateLimiter
-from exercises.base import N_
+from app.teams import create_team, team_of, teams_of
+from exercises.base import N_, AnswerInvalid
 
 router = APIRouter()
 login_limiter = RateLimiter(limit=10, window_seconds=60)
@@ -115,9 +116,31 @@ async def logout() -> Response:
 async def dashboard(request: Request, house: House, me: CurrentFacilitator) -> Response:
     assert me.id is not None
     runs = await asyncio.to_thread(house.runner.runs_of, me.id)
+    teams = await asyncio.to_thread(teams_of, house.engine, me.id)
     return page(
-        request, "dashboard.html", flows=house.flows, runs=runs, default_locale=browser_locale(request)
+        request,
+        "dashboard.html",
+        flows=house.flows,
+        runs=runs,
+        teams=teams,
+        default_locale=browser_locale(request),
     )
+
+
+@router.post("/teams", dependencies=[Csrf])
+async def add_team(
+    request: Request,
+    house: House,
+    me: CurrentFacilitator,
+    name: Annotated[str, Form(max_length=200)],
+    units: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    assert me.id is not None
+    try:
+        await asyncio.to_thread(create_team, house.engine, me.id, name, units)
+    except AnswerInvalid as exc:
+        return error_response(request, 422, exc.message, **exc.params)
+    return RedirectResponse("/dashboard#teams", status_code=303)
 
 
 @router.post("/runs", dependencies=[Csrf])
@@ -127,8 +150,12 @@ async def start_run(
     me: CurrentFacilitator,
     flow: Annotated[str, Form(max_length=80)],
     locale: Annotated[str, Form(max_length=8)] = "en",
+    team: Annotated[int | None, Form()] = None,
 ) -> Response:
-    run = await asyncio.to_thread(house.runner.create_run, flow, locale, me.id)
+    assert me.id is not None
+    if team is not None and await asyncio.to_thread(team_of, house.engine, me.id, team) is None:
+        return error_response(request, 404, N_("There is no such team."))
+    run = await asyncio.to_thread(house.runner.create_run, flow, locale, me.id, team_id=team)
     return RedirectResponse(f"/runs/{run.id}/console", status_code=303)
 
 
@@ -181,12 +208,47 @@ async def control(
     if not is_htmx(request):
         target = "projector" if region == "stage" else "console"
         return RedirectResponse(f"/runs/{run_id}/{target}", status_code=303)
-    view = await asyncio.to_thread(runner.run_view, run_id)
+    # A stale version is not an error for the person: the reply shows where the run now is.
+    return await _region(house, run_id, region, 409 if conflict else 200)
+
+
+@router.post("/runs/{run_id}/steps/{step_id}/{action}", dependencies=[Csrf])
+async def step_action(
+    request: Request, house: House, me: CurrentFacilitator, run_id: int, step_id: str, action: str
+) -> Response:
+    """An action on the current step's exercise (group cards, edit the statement, pause a timer)."""
+    await asyncio.to_thread(house.runner.get_run, run_id, me.id)
+    form = await request.form()
+    if len(form) > 40:
+        return error_response(request, 400, N_("The form had too many fields."))
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    raw_version = fields.pop("version", "")
+    region = fields.pop("region", "console")
+    try:
+        version = int(raw_version) if raw_version else None
+    except ValueError:
+        return error_response(
+            request,
+            400,
+            N_("The form was incomplete or malformed (%(fields)s). Reload the page and try again."),
+            fields="version",
+        )
+    conflict = False
+    try:
+        await asyncio.to_thread(house.runner.act, run_id, step_id[:64], action[:32], fields, version)
+    except Conflict:
+        conflict = True
+    if not is_htmx(request):
+        return RedirectResponse(f"/runs/{run_id}/console", status_code=303)
+    return await _region(house, run_id, region, 409 if conflict else 200)
+
+
+async def _region(house: House, run_id: int, region: str, status: int) -> Response:
+    view = await asyncio.to_thread(house.runner.run_view, run_id)
     if region == "stage":
         html = screens.stage_html(
             house.env, view, join_url=house.join_url(view.run.code), qr_svg=house.qr_svg(view.run.code)
         )
     else:
         html = screens.console_html(house.env, view, join_url=house.join_url(view.run.code))
-    # A stale version is not an error for the person: the reply shows where the run now is.
-    return fragment(html, 409 if conflict else 200)
+    return fragment(html, status)

@@ -83,7 +83,8 @@ async def join_page(request: Request, house: House, code: str) -> Response:
                 return RedirectResponse(f"/p/{run.code}", status_code=303)
         except RunnerError:
             pass
-    return page(request, "phone/join.html", run=run, code=run.code)
+    units = await asyncio.to_thread(house.runner.units_of, run)
+    return page(request, "phone/join.html", run=run, code=run.code, units=units)
 
 
 @router.post("/j/{code}", dependencies=[Csrf])
@@ -92,11 +93,12 @@ async def join(
     house: House,
     code: str,
     name: Annotated[str, Form(max_length=200)] = "",
+    unit: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if join_limiter.blocked(f"join:{_client(request)}"):
         return error_response(request, 429, N_("Too many tries. Wait a minute and try again."))
     try:
-        participant = await asyncio.to_thread(house.runner.join, code, name)
+        participant = await asyncio.to_thread(house.runner.join, code, name, unit or None)
     except NotFound:
         join_limiter.record(f"join:{_client(request)}")
         raise
@@ -109,6 +111,8 @@ async def join(
             run=run,
             code=run.code,
             name=name,
+            units=await asyncio.to_thread(house.runner.units_of, run),
+            chosen_unit=unit,
             error=i18n_message(request, exc.message, **exc.params),
         )
     response = RedirectResponse(f"/p/{normalise_code(code)}", status_code=303)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from exercises.base import Exercise, LocalText, Strict, clean_text
+from exercises.base import Entry, Exercise, LocalText, StepContext, Strict, clean_text
 
 HARD_CAP = 1000
 
@@ -34,17 +34,22 @@ class OpenText(Exercise[OpenTextSettings, OpenTextAnswer]):
     answer_model = OpenTextAnswer
     doc = "Free text answers shown as cards; max_cards per participant, max_length characters."
 
-    def max_answers(self, settings: OpenTextSettings) -> int:
+    def max_answers(self, settings: OpenTextSettings, ctx: StepContext) -> int:
         return settings.max_cards
 
-    def parse_answer(self, settings: OpenTextSettings, form: Mapping[str, Any]) -> OpenTextAnswer:
+    def parse_answer(
+        self, settings: OpenTextSettings, form: Mapping[str, Any], ctx: StepContext
+    ) -> OpenTextAnswer:
         return OpenTextAnswer(text=clean_text(form.get("text"), max_length=settings.max_length))
 
-    def aggregate(self, settings: OpenTextSettings, answers: Sequence[OpenTextAnswer]) -> OpenTextResult:
+    def aggregate(
+        self, settings: OpenTextSettings, entries: Sequence[Entry[OpenTextAnswer]], ctx: StepContext
+    ) -> OpenTextResult:
+        answers = [e.answer for e in entries]
         return OpenTextResult(count=len(answers), cards=[a.text for a in answers])
 
     def simulate(
-        self, settings: OpenTextSettings, rng: random.Random, samples: Sequence[str]
+        self, settings: OpenTextSettings, rng: random.Random, samples: Sequence[str], ctx: StepContext
     ) -> list[OpenTextAnswer]:
         if not samples:
             return []

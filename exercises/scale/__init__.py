@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from exercises.base import N_, AnswerInvalid, Exercise, LocalText, Strict
+from exercises.base import N_, AnswerInvalid, Entry, Exercise, LocalText, StepContext, Strict
 
 
 class ScaleSettings(Strict):
@@ -40,10 +40,10 @@ class Scale(Exercise[ScaleSettings, ScaleAnswer]):
     answer_model = ScaleAnswer
     doc = "One item rated 1-5 or 1-7 between two labels; distribution, median and mean."
 
-    def max_answers(self, settings: ScaleSettings) -> int:
+    def max_answers(self, settings: ScaleSettings, ctx: StepContext) -> int:
         return 1
 
-    def parse_answer(self, settings: ScaleSettings, form: Mapping[str, Any]) -> ScaleAnswer:
+    def parse_answer(self, settings: ScaleSettings, form: Mapping[str, Any], ctx: StepContext) -> ScaleAnswer:
         raw = form.get("value")
         try:
             value = int(str(raw).strip())
@@ -53,7 +53,10 @@ class Scale(Exercise[ScaleSettings, ScaleAnswer]):
             raise AnswerInvalid(N_("Please pick a number from 1 to %(points)d."), points=settings.points)
         return ScaleAnswer(value=value)
 
-    def aggregate(self, settings: ScaleSettings, answers: Sequence[ScaleAnswer]) -> ScaleResult:
+    def aggregate(
+        self, settings: ScaleSettings, entries: Sequence[Entry[ScaleAnswer]], ctx: StepContext
+    ) -> ScaleResult:
+        answers = [e.answer for e in entries]
         counts = [0] * settings.points
         values = [a.value for a in answers if 1 <= a.value <= settings.points]
         for v in values:
@@ -67,7 +70,7 @@ class Scale(Exercise[ScaleSettings, ScaleAnswer]):
         )
 
     def simulate(
-        self, settings: ScaleSettings, rng: random.Random, samples: Sequence[str]
+        self, settings: ScaleSettings, rng: random.Random, samples: Sequence[str], ctx: StepContext
     ) -> list[ScaleAnswer]:
         # Teams tend to rate a little above the middle, with some spread.
         centre = settings.points * 0.65 + 0.5

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from exercises.base import N_, AnswerInvalid, Exercise, LocalText, Strict
+from exercises.base import N_, AnswerInvalid, Entry, Exercise, LocalText, StepContext, Strict
 
 
 class TalkSettings(Strict):
@@ -29,11 +29,13 @@ class Talk(Exercise[TalkSettings, NoAnswer]):
     collects_answers = False
     doc = "An info slide with presenter notes; phones show 'look at the screen'."
 
-    def max_answers(self, settings: TalkSettings) -> int:
+    def max_answers(self, settings: TalkSettings, ctx: StepContext) -> int:
         return 0
 
-    def parse_answer(self, settings: TalkSettings, form: Mapping[str, Any]) -> NoAnswer:
+    def parse_answer(self, settings: TalkSettings, form: Mapping[str, Any], ctx: StepContext) -> NoAnswer:
         raise AnswerInvalid(N_("This step takes no answers: look at the big screen."))
 
-    def aggregate(self, settings: TalkSettings, answers: Sequence[NoAnswer]) -> TalkResult:
+    def aggregate(
+        self, settings: TalkSettings, entries: Sequence[Entry[NoAnswer]], ctx: StepContext
+    ) -> TalkResult:
         return TalkResult()

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from exercises.base import Exercise, Strict, clean_text
+from exercises.base import Entry, Exercise, StepContext, Strict, clean_text
 
 SHOWN = 40
 
@@ -41,15 +41,20 @@ class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer]):
     answer_model = WordCloudAnswer
     doc = "Short words or phrases; the same word (any case) grows with every mention."
 
-    def max_answers(self, settings: WordCloudSettings) -> int:
+    def max_answers(self, settings: WordCloudSettings, ctx: StepContext) -> int:
         return settings.max_words
 
-    def parse_answer(self, settings: WordCloudSettings, form: Mapping[str, Any]) -> WordCloudAnswer:
+    def parse_answer(
+        self, settings: WordCloudSettings, form: Mapping[str, Any], ctx: StepContext
+    ) -> WordCloudAnswer:
         return WordCloudAnswer(
             word=clean_text(form.get("word"), max_length=settings.max_length, single_line=True)
         )
 
-    def aggregate(self, settings: WordCloudSettings, answers: Sequence[WordCloudAnswer]) -> WordCloudResult:
+    def aggregate(
+        self, settings: WordCloudSettings, entries: Sequence[Entry[WordCloudAnswer]], ctx: StepContext
+    ) -> WordCloudResult:
+        answers = [e.answer for e in entries]
         counts: Counter[str] = Counter()
         spellings: dict[str, Counter[str]] = {}
         for a in answers:
@@ -71,7 +76,7 @@ class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer]):
         return WordCloudResult(count=len(answers), distinct=len(counts), words=words)
 
     def simulate(
-        self, settings: WordCloudSettings, rng: random.Random, samples: Sequence[str]
+        self, settings: WordCloudSettings, rng: random.Random, samples: Sequence[str], ctx: StepContext
     ) -> list[WordCloudAnswer]:
         if not samples:
             return []

@@ -209,9 +209,23 @@
     }
   }
 
+  // ---- A phone finds itself in lists pushed to every phone (its group, its role) ----
+  function markMine(root) {
+    var me = body.dataset.me;
+    if (!me) return;
+    var list = root.querySelectorAll("[data-members]");
+    for (var i = 0; i < list.length; i++) {
+      var mine = (" " + list[i].getAttribute("data-members") + " ").indexOf(" " + me + " ") >= 0;
+      if (mine) list[i].setAttribute("data-mine", ""); else list[i].removeAttribute("data-mine");
+    }
+    var roles = root.querySelectorAll("[data-role-of]");
+    for (var j = 0; j < roles.length; j++) roles[j].hidden = roles[j].getAttribute("data-role-of") !== me;
+  }
+
   // ---- Init on page load and on every piece of content htmx processes ----
   function init(root) {
     if (!root || !root.querySelectorAll) return;
+    markMine(root.closest ? (root.closest("#phone") || root) : root);
     var list = root.querySelectorAll("form[data-answer]");
     for (var i = 0; i < list.length; i++) initForm(list[i]);
     if (root.matches && root.matches("form[data-answer]")) initForm(root);

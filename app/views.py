@@ -1,0 +1,195 @@
+"""The reading side of a run: what each screen shows, built in one database session. The runner
+writes; this module reads, and hands exercises their context (units, people, state, sources)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from app.flows import Flow, Step
+from app.models import Answer, Participant, Run, RunStatus, StepState, Team
+from exercises import AnyExercise
+from exercises.base import Entry, Member, Source, StepContext
+
+MAX_SOURCE_DEPTH = 3
+
+
+@dataclass
+class StepView:
+    index: int
+    step: Step
+    exercise: AnyExercise
+    settings: BaseModel
+    result: BaseModel
+    ctx: StepContext
+    answer_count: int
+    answered_count: int
+    entries: list[Entry[Any]] = field(default_factory=list)
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        return self.ctx.state
+
+
+@dataclass
+class RunView:
+    """Everything the screens of one run show, read in one go after a change."""
+
+    run: Run
+    flow: Flow
+    team: Team | None
+    participant_count: int
+    participant_names: list[str]
+    current: StepView | None
+    next_step: Step | None
+
+    @property
+    def version(self) -> int:
+        return self.run.version
+
+
+@dataclass
+class PhoneView:
+    run: Run
+    flow: Flow
+    participant: Participant
+    current: StepView | None
+    own_answers: list[BaseModel] = field(default_factory=list)
+
+    @property
+    def can_answer(self) -> bool:
+        if self.current is None or self.run.status != RunStatus.live:
+            return False
+        limit = self.current.exercise.max_answers(self.current.settings, self.current.ctx)
+        return len(self.own_answers) < limit
+
+
+class Reader:
+    def __init__(self, registry: Mapping[str, AnyExercise], min_group_size: int) -> None:
+        self.registry = registry
+        self.min_group_size = min_group_size
+
+    def team(self, db: Session, run: Run) -> Team | None:
+        return db.get(Team, run.team_id) if run.team_id is not None else None
+
+    def members(self, db: Session, run: Run) -> tuple[Member, ...]:
+        rows = db.exec(
+            select(Participant.public_id, Participant.display_name, Participant.unit)
+            .where(Participant.run_id == run.id)
+            .order_by(col(Participant.id))
+        ).all()
+        return tuple(Member(public_id=pid or "", name=name, unit=unit) for pid, name, unit in rows)
+
+    def state(self, db: Session, run: Run, step_id: str) -> dict[str, Any] | None:
+        row = db.exec(
+            select(StepState.data).where(StepState.run_id == run.id, StepState.step_id == step_id)
+        ).first()
+        return dict(row) if row is not None else None
+
+    def entries(self, db: Session, run: Run, step: Step, exercise: AnyExercise) -> list[Entry[Any]]:
+        rows = db.exec(
+            select(Answer.id, Answer.payload, Answer.participant_id, Participant.unit)
+            .join(Participant, col(Participant.id) == col(Answer.participant_id))
+            .where(Answer.run_id == run.id, Answer.step_id == step.id)
+            .order_by(col(Answer.id))
+        ).all()
+        return [
+            Entry(id=aid or 0, answer=exercise.load_answer(payload), participant=pid, unit=unit)
+            for aid, payload, pid, unit in rows
+        ]
+
+    def context(
+        self,
+        db: Session,
+        run: Run,
+        flow: Flow,
+        step: Step,
+        *,
+        unit: str | None = None,
+        members: tuple[Member, ...] | None = None,
+        depth: int = 0,
+    ) -> StepContext:
+        exercise = self.registry[step.exercise]
+        settings = exercise.settings(step.settings)
+        team = self.team(db, run)
+        members = self.members(db, run) if members is None else members
+        base = StepContext(
+            locale=run.locale,
+            units=tuple(team.units) if team else (),
+            min_group_size=self.min_group_size,
+            members=members,
+            unit=unit,
+        )
+        state = self.state(db, run, step.id)
+        sources: dict[str, Source] = {}
+        if depth < MAX_SOURCE_DEPTH:
+            for source_id in exercise.sources(settings):
+                index = flow.step_index(source_id)
+                if index is not None:
+                    sources[source_id] = self.source(db, run, flow, flow.steps[index], members, depth + 1)
+        earlier = self.earlier(db, run, step.earlier) if step.earlier and depth == 0 else None
+        return StepContext(
+            locale=base.locale,
+            units=base.units,
+            min_group_size=base.min_group_size,
+            members=members,
+            unit=unit,
+            sources=sources,
+            earlier=earlier,
+            state=state if state is not None else exercise.initial_state(settings, base),
+        )
+
+    def source(
+        self, db: Session, run: Run, flow: Flow, step: Step, members: tuple[Member, ...], depth: int
+    ) -> Source:
+        exercise = self.registry[step.exercise]
+        settings = exercise.settings(step.settings)
+        ctx = self.context(db, run, flow, step, members=members, depth=depth)
+        entries = self.entries(db, run, step, exercise)
+        return Source(
+            exercise=exercise.name,
+            result=exercise.aggregate(settings, entries, ctx),
+            entries=tuple(entries),
+            state=ctx.state,
+        )
+
+    def earlier(self, db: Session, run: Run, key: str) -> Source | None:
+        """The team's latest other session whose flow published `key`: that step's result."""
+        if run.team_id is None:
+            return None
+        others = db.exec(
+            select(Run)
+            .where(Run.team_id == run.team_id, col(Run.id) != run.id, col(Run.started_at).is_not(None))
+            .order_by(col(Run.created_at).desc())
+            .limit(50)
+        ).all()
+        for other in others:
+            flow = Flow.model_validate(other.flow_snapshot)
+            for step in flow.steps:
+                if step.publish == key:
+                    return self.source(db, other, flow, step, self.members(db, other), MAX_SOURCE_DEPTH)
+        return None
+
+    def step_view(
+        self, db: Session, run: Run, flow: Flow, index: int, *, unit: str | None = None
+    ) -> StepView:
+        step = flow.steps[index]
+        exercise = self.registry[step.exercise]
+        settings = exercise.settings(step.settings)
+        ctx = self.context(db, run, flow, step, unit=unit)
+        entries = self.entries(db, run, step, exercise)
+        return StepView(
+            index=index,
+            step=step,
+            exercise=exercise,
+            settings=settings,
+            result=exercise.aggregate(settings, entries, ctx),
+            ctx=ctx,
+            answer_count=len(entries),
+            answered_count=len({e.participant for e in entries}),
+            entries=entries,
+        )
