@@ -108,10 +108,10 @@ def create_app(settings: Settings | None = None) -> Any:
     api.state.house = house
     api.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
-    from app.routes import errors, facilitator, participant, projector, results, sockets
+    from app.routes import errors, facilitator, flows, participant, projector, results, sockets
 
     errors.install(api)
-    for module in (participant, facilitator, projector, results):
+    for module in (participant, facilitator, flows, projector, results):
         api.include_router(module.router)
     sockets.install(house)
 

@@ -212,8 +212,11 @@ class Runner:
         *,
         is_demo: bool = False,
         team_id: int | None = None,
+        flow: Flow | None = None,
     ) -> Run:
-        flow = self.flows.get(flow_name)
+        """A new session in the lobby with a snapshot of its flow (a shipped one by name, or the
+        tovholder's imported `flow`): editing the flow file later never changes this session."""
+        flow = flow or self.flows.get(flow_name)
         if flow is None:
             raise NotFound(N_("There is no flow named %(name)s."), name=flow_name)
         if locale not in flow.locales:
@@ -432,6 +435,23 @@ class Runner:
         if unit not in units:
             raise Invalid(N_("Please pick one of the units on the list."))
         return unit
+
+    def replace_flow(self, run_id: int, flow: Flow, expected_version: int | None = None) -> Run:
+        """Swap in an edited copy of the session's flow (steps switched off, texts changed)."""
+        run = self.get_run(run_id)
+        if run.status == RunStatus.closed:
+            raise Conflict(N_("This session has ended."))
+        if run.status == RunStatus.live and flow.steps[run.step_index].off:
+            raise Invalid(N_("The step on the screen now cannot be switched off."))
+        run = self._change(
+            run_id,
+            expected_version,
+            flow_snapshot=flow.model_dump(mode="json"),
+            flow_revision=run.flow_revision + 1,
+        )
+        log.info("flow copy edited", extra={"run_id": run_id})
+        self.notifier.notify(run_id, "step")
+        return run
 
     # --- the tovholder's actions on a step ------------------------------------------------------
 

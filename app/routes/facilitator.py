@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import auth, i18n, screens
 from app.deps import Csrf, CurrentFacilitator, House, browser_locale, is_htmx
+from app.flow_copies import custom_flows
 from app.routes import fragment, page
 from app.routes.errors import error_response
 from app.runner import Conflict
@@ -155,7 +156,15 @@ async def start_run(
     assert me.id is not None
     if team is not None and await asyncio.to_thread(team_of, house.engine, me.id, team) is None:
         return error_response(request, 404, N_("There is no such team."))
-    run = await asyncio.to_thread(house.runner.create_run, flow, locale, me.id, team_id=team)
+    imported = (await asyncio.to_thread(custom_flows, house.engine, me.id)).get(flow)
+    run = await asyncio.to_thread(
+        house.runner.create_run,
+        flow,
+        locale,
+        me.id,
+        team_id=team,
+        flow=None if flow in house.flows else imported,
+    )
     return RedirectResponse(f"/runs/{run.id}/console", status_code=303)
 
 
