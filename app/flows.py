@@ -31,6 +31,8 @@ class Step(BaseModel):
     publish: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     earlier: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     off: bool = False  # switched off in a session's copy: next and back pass it by
+    # The poster section this step's results feed ("core-task:statement", "coordination:relations").
+    poster: str | None = Field(default=None, pattern=r"^(core-task|coordination|lessons):[a-z0-9-]{1,40}$")
     settings: dict[str, Any] = Field(default_factory=dict)
     demo: dict[str, list[str]] = Field(default_factory=dict)
 

@@ -94,9 +94,10 @@ class Tovholder:
 
 
 class Phone:
-    def __init__(self, base_url: str, code: str, name: str | None = None) -> None:
+    def __init__(self, base_url: str, code: str, name: str | None = None, unit: str | None = None) -> None:
         self.code = code
         self.name = name
+        self.unit = unit
         self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
         self.screen: Screen | None = None
         self.csrf = ""
@@ -105,7 +106,8 @@ class Phone:
         page = await self.http.get(f"/j/{self.code}")
         assert page.status_code == 200, page.text
         self.csrf = csrf_of(page.text)
-        r = await self.http.post(f"/j/{self.code}", data={"name": self.name or "", "csrf_token": self.csrf})
+        data = {"name": self.name or "", "unit": self.unit or "", "csrf_token": self.csrf}
+        r = await self.http.post(f"/j/{self.code}", data=data)
         assert r.status_code == 303, r.text
         self.screen = Screen(
             str(self.http.base_url).rstrip("/"), "phone", self.code, dict(self.http.cookies.items())

@@ -21,13 +21,18 @@ from tests.live import Phone, Screen, Tovholder, version_of, wait_for
 PHONES = 40
 
 
-def count_answers(server: Server) -> Counter[str]:
+def count_answers(server: Server, run_id: int | None = None) -> Counter[str]:
     url = Settings(
         _env_file=None, data_dir=server.data_dir, database_url=server.env.get("TOVHOLDER_DATABASE_URL", "")
     ).resolved_database_url
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT step_id, count(*) FROM answer GROUP BY step_id")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT step_id, count(*) FROM answer WHERE :run IS NULL OR run_id = :run GROUP BY step_id"
+            ),
+            {"run": run_id},
+        ).all()
         dupes = conn.execute(
             sa.text(
                 "SELECT count(*) FROM (SELECT participant_id, idempotency_key FROM answer "
