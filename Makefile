@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help run test lint migrate demo bench i18n deps browser-deps clean
+.PHONY: help run test lint migrate demo bench i18n deps browser-deps posters-deps poster-examples clean
 
 help:
 	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
@@ -16,6 +16,7 @@ help:
 	@echo "make migrate  upgrade the database to the newest schema"
 	@echo "make i18n     extract messages and update the catalogues"
 	@echo "make bench    a room of 40 phones against a real server, as ratios to a baseline"
+	@echo "make poster-examples  render the sample posters to docs/posters/*.png"
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -33,13 +34,24 @@ browser-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
+# Debian's poppler-utils: the poster tests read PDFs back with pdftotext, pdfinfo and pdffonts.
+posters-deps:
+	@if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
+	  echo "installing Debian's poppler-utils"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	fi
+
+# The built-in sample posters, every kind in English and Norwegian, as PNG previews.
+poster-examples: deps
+	$(UV) run python -m app.posters.sample --out-dir docs/posters --ppi 60
+
 run: deps
 	$(UV) run tovholder run
 
 migrate: deps
 	$(UV) run tovholder migrate
 
-test: deps browser-deps
+test: deps browser-deps posters-deps
 	$(UV) run pytest
 
 # Speed and memory as ratios to a baseline measured in the same run (never timed asserts in tests).

@@ -284,9 +284,28 @@ class Runner:
             if run.started_at is None:
                 values["started_at"] = utcnow()
         run = self._change(run_id, expected_version, **values)
+        if target >= 0:
+            self._settle_state(run, flow, target)
         log.info("step moved", extra={"run_id": run_id, "step_index": run.step_index})
         self.notifier.notify(run_id, "step")
         return run
+
+    def _settle_state(self, run: Run, flow: Flow, index: int) -> None:
+        """A step the tovholder acts on keeps the state it opened with (the groups as split when
+        the step came up), so people who join later do not reshuffle everyone."""
+        step = flow.steps[index]
+        exercise = self.registry[step.exercise]
+        if not exercise.has_actions:
+            return
+        with session_scope(self.engine) as db:
+            if self.reader.state(db, run, step.id) is not None:
+                return
+            ctx = self.reader.context(db, run, flow, step)
+            db.add(StepState(run_id=run.id or 0, step_id=step.id, data=dict(ctx.state)))
+            try:
+                db.commit()
+            except IntegrityError:
+                db.rollback()  # another tab opened the step at the same moment: its state stands
 
     def set_revealed(self, run_id: int, revealed: bool, expected_version: int | None = None) -> Run:
         run = self._change(run_id, expected_version, revealed=revealed)

@@ -4,7 +4,7 @@ writes; this module reads, and hands exercises their context (units, people, sta
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -132,16 +132,8 @@ class Reader:
                 if index is not None:
                     sources[source_id] = self.source(db, run, flow, flow.steps[index], members, depth + 1)
         earlier = self.earlier(db, run, step.earlier) if step.earlier and depth == 0 else None
-        return StepContext(
-            locale=base.locale,
-            units=base.units,
-            min_group_size=base.min_group_size,
-            members=members,
-            unit=unit,
-            sources=sources,
-            earlier=earlier,
-            state=state if state is not None else exercise.initial_state(settings, base),
-        )
+        full = replace(base, sources=sources, earlier=earlier)
+        return replace(full, state=state if state is not None else exercise.initial_state(settings, full))
 
     def source(
         self, db: Session, run: Run, flow: Flow, step: Step, members: tuple[Member, ...], depth: int

@@ -5,14 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 from exercises.base import AnswerInvalid, Exercise, LocalText
+from exercises.commitments import Commitments
+from exercises.dot_vote import DotVote
+from exercises.grouping import Grouping
+from exercises.groups import Groups
+from exercises.matrix import Matrix
 from exercises.open_text import OpenText
+from exercises.ranking import Ranking
+from exercises.round import Round
 from exercises.scale import Scale
+from exercises.statement import Statement
+from exercises.survey import Survey
 from exercises.talk import Talk
+from exercises.timer import Timer
 from exercises.word_cloud import WordCloud
 
 AnyExercise = Exercise[Any, Any]
 
-REGISTERED: tuple[type[AnyExercise], ...] = (Talk, OpenText, Scale, WordCloud)
+REGISTERED: tuple[type[AnyExercise], ...] = (
+    Talk,
+    OpenText,
+    Scale,
+    WordCloud,
+    Groups,
+    Round,
+    Timer,
+    Grouping,
+    Statement,
+    Commitments,
+    Survey,
+    DotVote,
+    Ranking,
+    Matrix,
+)
 
 
 class RegistryError(RuntimeError):

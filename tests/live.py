@@ -54,6 +54,7 @@ class Screen:
             self.base_url,
             headers={"Cookie": cookie},
             transports=["websocket"],
+            wait_timeout=15,  # the default (1 s) is shorter than a busy CI machine needs
             auth={"role": self.role, "run": self.code, **auth},
         )
         synced = await self.sio.call("sync", {"version": 0}, timeout=10)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from app import auth, i18n, screens
 from app.deps import PARTICIPANT_COOKIE
 from app.realtime import room
+from app.routes.participant import MAX_FIELDS
 from app.runner import RunnerError, normalise_code
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def install(house: Tovholder) -> None:
         if session.get("role") != "phone" or not isinstance(data, dict):
             return {"ok": False, "status": 400, "error": "malformed"}
         fields = data.get("fields")
-        if not isinstance(fields, dict) or len(fields) > 20:
+        if not isinstance(fields, dict) or len(fields) > MAX_FIELDS:
             return {"ok": False, "status": 400, "error": "malformed"}
         fields = {str(k): v for k, v in fields.items() if isinstance(v, str | int)}
         try:

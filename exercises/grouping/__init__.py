@@ -1,0 +1,292 @@
+"""Grouping: the tovholder clusters cards into named groups on the console while the room talks.
+
+The cards are the answers of an earlier `open_text` step (`cards_from`), or participants write
+them here. State: `{"groups": [{"id": "g1", "name": "...", "cards": ["c12", ...]}]}`, where a
+card's id is `c<answer id>`. A later `dot_vote` with `options_from` reads the groups."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict, clean_text
+
+HARD_CAP = 1000
+MAX_GROUPS = 12
+NAME_LENGTH = 60
+STEP_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+GROUP_ID = re.compile(r"^g[1-9][0-9]{0,5}$")
+CARD_ID = re.compile(r"^c[1-9][0-9]{0,17}$")
+
+
+class GroupingSettings(Strict):
+    cards_from: str | None = Field(default=None, pattern=STEP_ID)
+    max_cards: int = Field(default=1, ge=1, le=10)
+    max_length: int = Field(default=280, ge=10, le=HARD_CAP)
+
+
+class GroupingAnswer(Strict):
+    text: str = Field(min_length=1, max_length=HARD_CAP)
+
+
+class Card(BaseModel):
+    id: str
+    text: str
+
+
+class Group(BaseModel):
+    id: str
+    name: str
+    cards: list[Card]
+
+
+class GroupingResult(BaseModel):
+    count: int  # all cards, grouped or not
+    groups: list[Group]
+    ungrouped: list[Card]
+
+    @property
+    def grouped(self) -> int:
+        return self.count - len(self.ungrouped)
+
+
+def _field(form: Mapping[str, Any], key: str) -> str:
+    value = form.get(key)
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def read_groups(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The groups of a state, as fresh dicts; anything malformed is left out."""
+    raw = state.get("groups")
+    groups: list[dict[str, Any]] = []
+    if not isinstance(raw, list):
+        return groups
+    seen: set[str] = set()
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        gid, name, cards = item.get("id"), item.get("name"), item.get("cards")
+        if not isinstance(gid, str) or not GROUP_ID.match(gid) or gid in seen or not isinstance(name, str):
+            continue
+        seen.add(gid)
+        ids = [c for c in cards if isinstance(c, str)] if isinstance(cards, list) else []
+        groups.append({"id": gid, "name": name, "cards": ids})
+    return groups
+
+
+def _clean_name(raw: str) -> str:
+    try:
+        return clean_text(raw, max_length=NAME_LENGTH, single_line=True)
+    except AnswerInvalid as exc:
+        if exc.params:
+            raise AnswerInvalid(
+                N_("A group name is at most %(limit)d characters."), limit=NAME_LENGTH
+            ) from None
+        raise AnswerInvalid(N_("Please give the group a name.")) from None
+
+
+def _check_unique(groups: Sequence[Mapping[str, Any]], name: str, skip: str = "") -> None:
+    for g in groups:
+        if g["id"] != skip and g["name"].casefold() == name.casefold():
+            raise AnswerInvalid(N_("There is already a group named “%(name)s”."), name=g["name"])
+
+
+def _find(groups: Sequence[dict[str, Any]], gid: str) -> dict[str, Any]:
+    for g in groups:
+        if g["id"] == gid:
+            return g
+    raise AnswerInvalid(N_("That group is gone; the page now shows the groups as they are."))
+
+
+def parse_sample(sample: str) -> tuple[str, str]:
+    """A demo sample: "Group name" or "Group name | card text"."""
+    name, _, card = sample.partition("|")
+    return name.strip(), card.strip()
+
+
+def _words(text: str) -> set[str]:
+    # Word stems of five letters: "meetings" and "meeting" match; short words carry little.
+    return {w[:5] for w in re.findall(r"\w+", text.casefold()) if len(w) >= 4}
+
+
+class Grouping(Exercise[GroupingSettings, GroupingAnswer]):
+    name = "grouping"
+    settings_model = GroupingSettings
+    answer_model = GroupingAnswer
+    has_actions = True
+    doc = "The tovholder clusters cards (from cards_from, or written here) into named groups."
+
+    def sources(self, settings: GroupingSettings) -> tuple[str, ...]:
+        return (settings.cards_from,) if settings.cards_from else ()
+
+    def max_answers(self, settings: GroupingSettings, ctx: StepContext) -> int:
+        return 0 if settings.cards_from else settings.max_cards
+
+    def parse_answer(
+        self, settings: GroupingSettings, form: Mapping[str, Any], ctx: StepContext
+    ) -> GroupingAnswer:
+        if settings.cards_from:
+            raise AnswerInvalid(N_("This step takes no answers: look at the big screen."))
+        return GroupingAnswer(text=clean_text(form.get("text"), max_length=settings.max_length))
+
+    def cards(
+        self, settings: GroupingSettings, entries: Sequence[Entry[Any]], ctx: StepContext
+    ) -> list[Card]:
+        """The cards to group, oldest first: the source step's answers, or this step's own."""
+        if settings.cards_from:
+            source = ctx.sources.get(settings.cards_from)
+            entries = source.entries if source is not None else ()
+        cards: list[Card] = []
+        for entry in entries:
+            text = getattr(entry.answer, "text", None)
+            if not isinstance(text, str):
+                text = getattr(entry.answer, "word", None)  # a word_cloud step works as well
+            if isinstance(text, str) and text:
+                cards.append(Card(id=f"c{entry.id}", text=text))
+        return cards
+
+    def aggregate(
+        self, settings: GroupingSettings, entries: Sequence[Entry[GroupingAnswer]], ctx: StepContext
+    ) -> GroupingResult:
+        cards = self.cards(settings, entries, ctx)
+        by_id = {c.id: c for c in cards}
+        placed: set[str] = set()
+        groups: list[Group] = []
+        for g in read_groups(ctx.state):
+            members = []
+            for cid in g["cards"]:
+                if cid in by_id and cid not in placed:
+                    placed.add(cid)
+                    members.append(by_id[cid])
+            groups.append(Group(id=g["id"], name=g["name"], cards=members))
+        return GroupingResult(
+            count=len(cards), groups=groups, ungrouped=[c for c in cards if c.id not in placed]
+        )
+
+    def initial_state(self, settings: GroupingSettings, ctx: StepContext) -> dict[str, Any]:
+        return {"groups": []}
+
+    def act(
+        self,
+        settings: GroupingSettings,
+        state: Mapping[str, Any],
+        action: str,
+        form: Mapping[str, Any],
+        ctx: StepContext,
+    ) -> dict[str, Any]:
+        groups = read_groups(state)
+        if action == "add_group":
+            if len(groups) >= MAX_GROUPS:
+                raise AnswerInvalid(
+                    N_("There are already %(num)d groups, the most a step takes. Merge or remove one first."),
+                    num=MAX_GROUPS,
+                )
+            name = _clean_name(_field(form, "name"))
+            _check_unique(groups, name)
+            number = max((int(g["id"][1:]) for g in groups), default=0) + 1
+            new: dict[str, Any] = {"id": f"g{number}", "name": name, "cards": []}
+            card = _field(form, "card")
+            groups.append(new)
+            if card:
+                self._move(settings, groups, card, new["id"], ctx)
+        elif action == "rename":
+            group = _find(groups, _field(form, "group"))
+            name = _clean_name(_field(form, "name"))
+            _check_unique(groups, name, skip=group["id"])
+            group["name"] = name
+        elif action == "assign":
+            self._move(settings, groups, _field(form, "card"), _field(form, "group"), ctx)
+        elif action == "remove_group":
+            group = _find(groups, _field(form, "group"))
+            groups.remove(group)  # its cards go back to the pile
+        else:
+            raise AnswerInvalid(N_("This step has no such action."))
+        return {"groups": groups}
+
+    def _move(
+        self, settings: GroupingSettings, groups: list[dict[str, Any]], card: str, gid: str, ctx: StepContext
+    ) -> None:
+        """Put a card into a group ("" takes it out of every group, back to the pile)."""
+        target = _find(groups, gid) if gid else None
+        if not self._known_card(settings, groups, card, ctx):
+            raise AnswerInvalid(N_("That card is gone; the page now shows the cards as they are."))
+        if target is not None and card in target["cards"]:
+            return
+        for g in groups:
+            g["cards"] = [c for c in g["cards"] if c != card]
+        if target is not None:
+            target["cards"].append(card)
+
+    def _known_card(
+        self, settings: GroupingSettings, groups: Sequence[Mapping[str, Any]], card: str, ctx: StepContext
+    ) -> bool:
+        if any(card in g["cards"] for g in groups):
+            return True
+        if settings.cards_from:
+            source = ctx.sources.get(settings.cards_from)
+            return source is not None and card in {c.id for c in self.cards(settings, source.entries, ctx)}
+        # Cards written in this step: act() is not handed the step's own answers, so only the
+        # shape can be checked here; aggregate() leaves out an id that matches no card.
+        return CARD_ID.match(card) is not None
+
+    def simulate(
+        self, settings: GroupingSettings, rng: random.Random, samples: Sequence[str], ctx: StepContext
+    ) -> list[GroupingAnswer]:
+        if settings.cards_from:
+            return []
+        texts = [card for _, card in map(parse_sample, samples) if card]
+        if not texts:
+            return []
+        k = rng.randint(1, min(settings.max_cards, 2, len(texts)))
+        return [GroupingAnswer(text=t[: settings.max_length]) for t in rng.sample(texts, k)]
+
+    def simulate_state(
+        self,
+        settings: GroupingSettings,
+        rng: random.Random,
+        samples: Sequence[str],
+        entries: Sequence[Entry[GroupingAnswer]],
+        ctx: StepContext,
+    ) -> dict[str, Any]:
+        names: list[str] = []
+        hints: dict[str, int] = {}
+        for sample in samples:
+            name, text = parse_sample(sample)
+            name = " ".join(name.split())[:NAME_LENGTH].strip()
+            if not name:
+                continue
+            folded = [n.casefold() for n in names]
+            if name.casefold() not in folded:
+                if len(names) >= MAX_GROUPS:
+                    continue
+                names.append(name)
+                folded.append(name.casefold())
+            if text:
+                hints[text.casefold()] = folded.index(name.casefold())
+        if not names:
+            return self.initial_state(settings, ctx)
+        groups: list[dict[str, Any]] = [
+            {"id": f"g{i + 1}", "name": n, "cards": []} for i, n in enumerate(names)
+        ]
+        stems = [_words(n) for n in names]
+        for card in self.cards(settings, entries, ctx):
+            index = hints.get(card.text.casefold())
+            if index is None:
+                overlap = [len(_words(card.text) & s) for s in stems]
+                best = max(overlap)
+                if best:
+                    index = overlap.index(best)
+                elif rng.random() < 0.2:
+                    continue  # a few cards stay in the pile, as when time runs out
+                else:
+                    index = rng.randrange(len(groups))
+            groups[index]["cards"].append(card.id)
+        return {"groups": groups}

@@ -1,0 +1,240 @@
+"""Relational coordination between units: each person rates, from their own unit, how the work
+goes with each other unit. The projector shows a heatmap: rows the raters' unit, columns the
+rated unit, each cell the mean over the items. A row shows only where enough people of the unit
+answered."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from exercises.base import (
+    N_,
+    AnswerInvalid,
+    Entry,
+    Exercise,
+    LocalText,
+    Option,
+    StepContext,
+    Strict,
+    split_by_unit,
+    unique_ids,
+)
+
+MAX_ITEMS = 7
+MAX_UNITS = 12
+MAX_UNIT_NAME = 80
+MAX_ITEM_TEXT = 200
+MAX_LABEL_TEXT = 60
+ITEM_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
+
+
+def _longest(text: Mapping[str, str]) -> int:
+    return max((len(v) for v in text.values()), default=0)
+
+
+def _short_label(value: dict[str, str]) -> dict[str, str]:
+    if _longest(value) > MAX_LABEL_TEXT:
+        raise ValueError(f"a scale label is at most {MAX_LABEL_TEXT} characters")
+    return value
+
+
+Label = Annotated[LocalText, AfterValidator(_short_label)]
+
+
+class MatrixSettings(Strict):
+    items: list[Option] = Field(min_length=1, max_length=MAX_ITEMS)
+    points: Literal[5] = 5
+    low: Label
+    high: Label
+
+    @model_validator(mode="after")
+    def _check_items(self) -> MatrixSettings:
+        unique_ids(self.items)
+        for item in self.items:
+            if _longest(item.text) > MAX_ITEM_TEXT:
+                raise ValueError(f"item {item.id!r}: a text is at most {MAX_ITEM_TEXT} characters")
+        return self
+
+
+UnitName = Annotated[str, Field(min_length=1, max_length=MAX_UNIT_NAME)]
+ItemId = Annotated[str, Field(pattern=ITEM_ID)]
+Value = Annotated[int, Field(ge=1, le=5)]
+
+
+class MatrixAnswer(Strict):
+    ratings: dict[UnitName, Annotated[dict[ItemId, Value], Field(min_length=1, max_length=MAX_ITEMS)]] = (
+        Field(min_length=1, max_length=MAX_UNITS - 1)
+    )
+
+
+class Cell(BaseModel):
+    unit: str  # the rated unit
+    own: bool = False  # the raters' own unit: not rated
+    mean: float | None = None  # the mean over the items
+    heat: int = 0  # 1 (low) to 5 (high); 0 where there is no mean
+    items: dict[str, float] = Field(default_factory=dict)  # item id -> mean
+
+
+class Row(BaseModel):
+    unit: str  # the raters' unit
+    people: int
+    cells: list[Cell]
+
+
+class ItemInfo(BaseModel):
+    id: str
+    text: dict[str, str]
+
+
+class MatrixResult(BaseModel):
+    count: int  # people whose answer counts (they have one of the team's units)
+    points: int
+    low: dict[str, str]
+    high: dict[str, str]
+    min_group_size: int
+    units: list[str]  # the columns: every unit of the team
+    items: list[ItemInfo]
+    rows: list[Row]  # units where at least min_group_size people answered
+    hidden_units: int = 0  # units that answered but stay hidden: too few people
+    hidden_people: int = 0
+
+
+def heat(mean: float | None) -> int:
+    """1..5 by the mean rounded half up; 0 for no mean."""
+    if mean is None:
+        return 0
+    return min(5, max(1, int(mean + 0.5)))
+
+
+def _whole(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+class Matrix(Exercise[MatrixSettings, MatrixAnswer]):
+    name = "matrix"
+    settings_model = MatrixSettings
+    answer_model = MatrixAnswer
+    doc = "Each person rates, from their unit, the work with every other unit; a unit-by-unit heatmap."
+
+    def max_answers(self, settings: MatrixSettings, ctx: StepContext) -> int:
+        return 1
+
+    def parse_answer(
+        self, settings: MatrixSettings, form: Mapping[str, Any], ctx: StepContext
+    ) -> MatrixAnswer:
+        units = list(ctx.units)
+        if len(units) < 2:
+            raise AnswerInvalid(N_("This step needs a team with at least two units. Ask the tovholder."))
+        if not ctx.unit or ctx.unit not in units:
+            raise AnswerInvalid(
+                N_("This step needs to know your unit. Join again with the code and pick your unit.")
+            )
+        ratings: dict[str, dict[str, int]] = {}
+        missing = 0
+        for index, unit in enumerate(units):
+            for item in settings.items:
+                raw = form.get(f"rate:{index}:{item.id}")
+                if unit == ctx.unit:
+                    # Left out, not refused: a phone without scripts shows its own unit's block too.
+                    continue
+                if _blank(raw):
+                    missing += 1
+                    continue
+                value = _whole(raw)
+                if value is None or not 1 <= value <= settings.points:
+                    raise AnswerInvalid(
+                        N_("Please pick a number from 1 to %(points)d."), points=settings.points
+                    )
+                ratings.setdefault(unit, {})[item.id] = value
+        if missing:
+            raise AnswerInvalid(
+                N_("Please rate every other unit on every statement: %(num)d still open."), num=missing
+            )
+        return MatrixAnswer(ratings=ratings)
+
+    def aggregate(
+        self, settings: MatrixSettings, entries: Sequence[Entry[MatrixAnswer]], ctx: StepContext
+    ) -> MatrixResult:
+        units = list(ctx.units)
+        counted = [e for e in entries if e.unit in units]
+        split = split_by_unit(counted, ctx.min_group_size)
+        rows: list[Row] = []
+        for rater in units:
+            cell_entries = split.shown.get(rater)
+            if not cell_entries:
+                continue
+            cells: list[Cell] = []
+            for rated in units:
+                if rated == rater:
+                    cells.append(Cell(unit=rated, own=True))
+                    continue
+                item_means: dict[str, float] = {}
+                for item in settings.items:
+                    values = [
+                        v
+                        for e in cell_entries
+                        if 1 <= (v := e.answer.ratings.get(rated, {}).get(item.id, 0)) <= settings.points
+                    ]
+                    if values:
+                        item_means[item.id] = round(statistics.fmean(values), 2)
+                mean = round(statistics.fmean(item_means.values()), 2) if item_means else None
+                cells.append(Cell(unit=rated, mean=mean, heat=heat(mean), items=item_means))
+            rows.append(Row(unit=rater, people=len({e.participant for e in cell_entries}), cells=cells))
+        small = [e for u, group in _by_unit(counted).items() if u not in split.shown for e in group]
+        return MatrixResult(
+            count=len({e.participant for e in counted}),
+            points=settings.points,
+            low=dict(settings.low),
+            high=dict(settings.high),
+            min_group_size=ctx.min_group_size,
+            units=units,
+            items=[ItemInfo(id=i.id, text=dict(i.text)) for i in settings.items],
+            rows=rows,
+            hidden_units=split.merged_units,
+            hidden_people=len({e.participant for e in small}),
+        )
+
+    def simulate(
+        self, settings: MatrixSettings, rng: random.Random, samples: Sequence[str], ctx: StepContext
+    ) -> list[MatrixAnswer]:
+        """Each pair of units has a working climate of its own (stable per pair, so every
+        simulated person of a unit shares it); people vary around it."""
+        units = list(ctx.units)
+        if len(units) < 2 or ctx.unit not in units:
+            return []
+        mood = rng.gauss(0, 0.4)
+        ratings: dict[str, dict[str, int]] = {}
+        for rated in units:
+            if rated == ctx.unit:
+                continue
+            pair = (zlib.crc32(f"{ctx.unit}>{rated}".encode()) % 100) / 100
+            centre = 2.4 + 2.0 * pair + mood
+            ratings[rated] = {
+                item.id: min(5, max(1, round(rng.gauss(centre, 0.8)))) for item in settings.items
+            }
+        return [MatrixAnswer(ratings=ratings)]
+
+
+def _by_unit(entries: Sequence[Entry[MatrixAnswer]]) -> dict[str, list[Entry[MatrixAnswer]]]:
+    out: dict[str, list[Entry[MatrixAnswer]]] = {}
+    for entry in entries:
+        if entry.unit:
+            out.setdefault(entry.unit, []).append(entry)
+    return out
