@@ -1,4 +1,5 @@
-"""The `tovholder` command: serve, migrate, check flows, add accounts, make demo sessions."""
+"""The `tovholder` command: serve, migrate, check flows, add accounts, make demo sessions, export,
+posters."""
 
 from __future__ import annotations
 
@@ -130,11 +131,100 @@ def cmd_demo(args: argparse.Namespace) -> int:
             locale=args.locale,
             owner_email=args.owner,
             units=args.units,
+            team_name=args.team,
         )
     except (FlowError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     print(run_id)
+    return 0
+
+
+class _Quiet:
+    def notify(self, run_id: int, what: str) -> None:
+        pass
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from app import exports
+    from app.db import make_engine
+    from app.runner import Runner, RunnerError
+    from exercises import build_registry
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    # Only reads: no migration, and no flow files (a session exports its own copy of its flow).
+    runner = Runner(engine, {}, build_registry(), _Quiet(), settings.min_group_size)
+    try:
+        raw = args.run.strip()
+        run = runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
+        assert run.id is not None
+        body = exports.export(runner, run.id, args.format).encode("utf-8")
+    except RunnerError as exc:
+        print(f"no session {args.run!r}: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"cannot read the database ({exc.orig}); is it migrated? `tovholder migrate`", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if args.out == "-":
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+    else:
+        Path(args.out).write_bytes(body)
+        print(f"{args.out}: {args.format} export of session {run.code} ({len(body)} bytes)")
+    return 0
+
+
+def cmd_poster(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from app.db import make_engine
+    from app.posters.build import build
+    from app.posters.collect import NoSuchSession, poster_locale
+    from app.posters.render import render
+    from app.runner import Runner, RunnerError
+    from exercises import build_registry
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    registry = build_registry()
+    runner = Runner(engine, {}, registry, _Quiet(), settings.min_group_size)
+    if args.locale is not None and poster_locale(args.locale, "") != args.locale:
+        print(f"--locale is one of en, nb, nn, da, sv, not {args.locale!r}", file=sys.stderr)
+        return 1
+    try:
+        raw = args.run.strip()
+        run = runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
+        assert run.id is not None
+        built = build(
+            engine,
+            run.id,
+            args.kind,
+            locale=args.locale,
+            min_group_size=settings.min_group_size,
+            registry=registry,
+        )
+        body = render(
+            built.data, paper=args.paper, orientation=args.orientation, fmt=args.format, ppi=args.ppi
+        )
+    except (RunnerError, NoSuchSession) as exc:
+        print(f"no session {args.run!r}: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"cannot read the database ({exc.orig}); is it migrated? `tovholder migrate`", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    Path(args.out).write_bytes(body)
+    what = f"{args.paper} {args.orientation} {args.format}"
+    print(f"{args.out}: {args.kind} poster of session {run.code}, {what} ({len(body)} bytes)")
     return 0
 
 
@@ -186,7 +276,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--owner", default=None, help="the account's email that owns it (default: the first account)"
     )
+    demo.add_argument(
+        "--team",
+        default=None,
+        metavar="NAME",
+        help="run it under the owner's team of this name (made if new)",
+    )
     demo.set_defaults(func=cmd_demo)
+
+    export = sub.add_parser("export", help="write a session's results as CSV, JSON or Markdown")
+    export.add_argument("run", metavar="RUN", help="the session's id (as in its address) or its code")
+    export.add_argument("--format", required=True, choices=("csv", "json", "md"), help="the file's format")
+    export.add_argument("--out", default="-", metavar="FILE", help="where to write it; - is standard output")
+    export.set_defaults(func=cmd_export)
+
+    poster = sub.add_parser("poster", help="print a team's poster from a session as PDF or PNG")
+    poster.add_argument("run", metavar="RUN", help="the session's id (as in its address) or its code")
+    poster.add_argument("--kind", required=True, choices=("core-task", "coordination", "lessons"))
+    poster.add_argument("--format", default="pdf", choices=("pdf", "png"), help="the file's format")
+    poster.add_argument("--paper", default="a3", choices=("a3", "a4"))
+    poster.add_argument("--orientation", default="portrait", choices=("portrait", "landscape"))
+    poster.add_argument("--locale", default=None, help="the poster's language (default: as on its page)")
+    poster.add_argument("--ppi", type=int, default=144, help="pixels per inch of a PNG (18-300)")
+    poster.add_argument("--out", required=True, metavar="FILE", help="where to write it")
+    poster.set_defaults(func=cmd_poster)
     return parser
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import secrets
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.config import Settings
@@ -71,7 +72,12 @@ def make_demo_run(
     locale: str | None = None,
     owner_email: str | None = None,
     units: int = 0,
+    team_id: int | None = None,
+    team_name: str | None = None,
 ) -> int:
+    """A finished session with simulated answers; its id. `team_id`, or `team_name` (the owner's
+    team of that name, made when there is none), runs it under an existing team, so a later demo
+    session sees the earlier ones' results (and their posters draw on them all)."""
     if not 1 <= participants <= 200:
         raise ValueError("--participants is from 1 to 200")
     if not 0 <= units <= len(UNIT_NAMES["en"]):
@@ -84,7 +90,7 @@ def make_demo_run(
     locale = locale or flow.default_locale
     if locale not in flow.locales:
         raise ValueError(f"the flow {flow_name!r} has no {locale!r} texts ({', '.join(flow.locales)})")
-    if flow.uses_units and not units:
+    if (flow.uses_units or team_name) and not units:
         units = 3
     engine = make_engine(settings.resolved_database_url)
     with session_scope(engine) as db:
@@ -94,18 +100,25 @@ def make_demo_run(
         owner = db.exec(query).first()
     if owner_email and owner is None:
         raise ValueError(f"no account with the email {owner_email}")
+    owner_id = owner.id if owner else None
+    team = _demo_team(engine, owner_id, team_id, team_name, UNIT_NAMES.get(locale, UNIT_NAMES["en"])[:units])
     runner = Runner(engine, flows, registry, _Silent(), settings.min_group_size)
-    run = runner.create_run(flow_name, locale, owner.id if owner else None, is_demo=True)
+    run = runner.create_run(flow_name, locale, owner_id, is_demo=True)
     assert run.id is not None
-    unit_names = UNIT_NAMES.get(locale, UNIT_NAMES["en"])[:units]
+    if team is not None:
+        unit_names = list(team.units) if flow.uses_units else []
+    else:
+        unit_names = UNIT_NAMES.get(locale, UNIT_NAMES["en"])[:units]
     with session_scope(engine) as db:
         stored = db.get(Run, run.id)
         assert stored is not None
-        if unit_names:
-            team = Team(facilitator_id=owner.id if owner else None, name="Demo", units=unit_names)
-            db.add(team)
-            db.flush()
+        if team is not None:
             stored.team_id = team.id
+        elif unit_names:
+            made = Team(facilitator_id=owner_id, name="Demo", units=unit_names)
+            db.add(made)
+            db.flush()
+            stored.team_id = made.id
         people = []
         for i in range(participants):
             name = NAMES[i % len(NAMES)] if rng.random() < 0.7 else None
@@ -137,9 +150,36 @@ def make_demo_run(
     return run.id
 
 
+def _demo_team(
+    engine: Engine, owner_id: int | None, team_id: int | None, name: str | None, units: list[str]
+) -> Team | None:
+    """The team a demo session runs under: by id, or the owner's team by name (made if new)."""
+    if team_id is None and not name:
+        return None
+    with session_scope(engine) as db:
+        if team_id is not None:
+            team = db.get(Team, team_id)
+            if team is None:
+                raise ValueError(f"there is no team {team_id}")
+            return team
+        assert name is not None
+        clean = " ".join(name.split())[:120]
+        if not clean:
+            raise ValueError("--team needs a name")
+        who = col(Team.facilitator_id)
+        owner = who.is_(None) if owner_id is None else who == owner_id
+        team = db.exec(select(Team).where(Team.name == clean, owner).order_by(col(Team.id))).first()
+        if team is None:
+            team = Team(facilitator_id=owner_id, name=clean, units=units)
+            db.add(team)
+            db.commit()
+            db.refresh(team)
+        return team
+
+
 def _weighted_unit(i: int, n: int) -> int:
-    """Units of different sizes, as in a real team: the first unit is the largest."""
-    return min(n - 1, (i * i) % (n + 1)) if n > 1 else 0
+    """Units of different sizes, as in a real team: the first unit is twice as large as the others."""
+    return (i % (n + 1)) % n if n > 1 else 0
 
 
 def _simulate_step(

@@ -68,7 +68,7 @@ class Tovholder:
                 view.version,
             ),
         ]
-        if kinds & {"step"}:
+        if "step" in kinds:
             screen = screens.phone_screen_broadcast(view)
             for locale in self.phone_locales():
                 pushes.append(
@@ -79,6 +79,11 @@ class Tovholder:
                         view.version,
                     )
                 )
+        elif "action" in kinds:
+            # The tovholder changed the open step (a new statement draft, groups): each phone asks
+            # for its own screen, which keeps what it has already sent.
+            for locale in self.phone_locales():
+                pushes.append(Push(room(run_id, "phones", locale), "sync", "", view.version))
         return pushes
 
     def phone_locales(self) -> tuple[str, ...]:
@@ -108,10 +113,20 @@ def create_app(settings: Settings | None = None) -> Any:
     api.state.house = house
     api.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
-    from app.routes import errors, facilitator, flows, participant, projector, results, sockets
+    from app.routes import (
+        errors,
+        exports,
+        facilitator,
+        flows,
+        participant,
+        posters,
+        projector,
+        results,
+        sockets,
+    )
 
     errors.install(api)
-    for module in (participant, facilitator, flows, projector, results):
+    for module in (participant, facilitator, flows, projector, results, exports, posters):
         api.include_router(module.router)
     sockets.install(house)
 

@@ -128,3 +128,32 @@ class CustomFlow(SQLModel, table=True):
     name: str = Field(max_length=80)
     definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class ResultsLink(SQLModel, table=True):
+    """A read-only link to a run's results (/r/<token>). Only the token's SHA-256 is kept: the
+    address is shown once, when it is made, and works until the tovholder revokes it."""
+
+    __tablename__ = "results_link"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class PosterCuration(SQLModel, table=True):
+    """What the tovholder chose for one poster of a team (or of a session without a team): items
+    hidden, moved, merged or reworded, and the language. The answers themselves never change."""
+
+    __tablename__ = "poster_curation"
+    __table_args__ = (
+        UniqueConstraint("team_id", "kind", name="uq_poster_curation_team"),
+        UniqueConstraint("run_id", "kind", name="uq_poster_curation_run"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True, ondelete="CASCADE")
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(nullable=False, default=utcnow)

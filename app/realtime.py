@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Kinds of change, and the audiences each one touches.
 PHONE_KINDS = {"step"}
-IMMEDIATE_KINDS = {"step", "reveal", "timer"}
+IMMEDIATE_KINDS = {"step", "reveal", "timer", "action"}
 
 
 def room(run_id: int, audience: str, locale: str | None = None) -> str:

@@ -523,7 +523,7 @@ class Runner:
             db.commit()
             db.refresh(run)
         log.info("step action", extra={"run_id": run_id, "step_id": step_id, "action": action})
-        self.notifier.notify(run_id, "step")
+        self.notifier.notify(run_id, "action")
         return run
 
 

@@ -34,6 +34,11 @@ class StepView:
     def state(self) -> Mapping[str, Any]:
         return self.ctx.state
 
+    @property
+    def takes_answers(self) -> bool:
+        """Whether people answer this step here (a grouping of another step's cards does not)."""
+        return self.exercise.collects_answers and self.exercise.max_answers(self.settings, self.ctx) > 0
+
 
 @dataclass
 class RunView:

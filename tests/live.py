@@ -46,7 +46,11 @@ class Screen:
         @self.sio.on("screen")  # type: ignore[misc]
         async def _screen(payload: dict[str, Any]) -> None:
             self.received.append(payload["version"])
-            if payload["version"] >= self.version:
+            if payload["region"] == "sync":  # as the page's script does: ask for this phone's screen
+                synced = await self.sio.call("sync", {"version": -1}, timeout=15)
+                if synced and synced["version"] >= self.version:
+                    self.version, self.html = synced["version"], synced["html"]
+            elif payload["version"] >= self.version:
                 self.version, self.html = payload["version"], payload["html"]
 
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())

@@ -29,7 +29,8 @@ def count_answers(server: Server, run_id: int | None = None) -> Counter[str]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT step_id, count(*) FROM answer WHERE :run IS NULL OR run_id = :run GROUP BY step_id"
+                "SELECT step_id, count(*) FROM answer WHERE CAST(:run AS INTEGER) IS NULL OR run_id = :run "
+                "GROUP BY step_id"
             ),
             {"run": run_id},
         ).all()

@@ -59,7 +59,11 @@
       // A refusal by the server's auth check leaves the socket inactive: socket.io stops retrying.
       if (!socket.active) setTimeout(function () { socket.connect(); }, 5000);
     });
-    socket.on("screen", applyScreen);
+    socket.on("screen", function (p) {
+      // "sync": the open step changed for everyone; this phone's own screen comes from the server.
+      if (p && p.region === "sync") socket.emit("sync", {version: -1}, applyScreen);
+      else applyScreen(p);
+    });
     // A phone waking up may hold a socket that still looks connected: ask for the current screen.
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible" && socket.connected) sync();
