@@ -244,10 +244,10 @@ def test_demo_without_an_account_makes_a_run_without_owner(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--flow", "nope"], "no flow named 'nope' (there are: reflection"),
+        (["--flow", "nope"], "no flow named 'nope' (there are: alliance, check-in, coordination, core-task"),
         (["--flow", "reflection", "--participants", "0"], "--participants is from 1 to 200"),
         (["--flow", "reflection", "--participants", "201"], "--participants is from 1 to 200"),
-        (["--flow", "reflection", "--locale", "sv"], "has no 'sv' texts"),
+        (["--flow", "reflection", "--locale", "fi"], "has no 'fi' texts"),
         (
             ["--flow", "reflection", "--owner", "nobody@example.org"],
             "no account with the email nobody@example.org",
