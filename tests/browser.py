@@ -41,15 +41,28 @@ def require_chromium() -> None:
 
 @dataclass
 class Watcher:
-    """Every problem any watched page reported: uncaught exceptions, console errors, dialogs."""
+    """Every problem any watched page reported: uncaught exceptions, console errors, dialogs.
+    A test that provokes an error on purpose (an answer the server refuses, which Chromium logs
+    as a failed resource) announces it with `expect_error`; `unmet` lists the ones not seen."""
 
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    unmet: list[tuple[str, str]] = field(default_factory=list)  # (page name, text), each allowed once
+
+    def expect_error(self, name: str, text: str) -> None:
+        """One console error on page `name` whose report contains `text` is no failure."""
+        self.unmet.append((name, text))
 
     def watch(self, page: Page, name: str) -> Page:
         def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                self.errors.append(f"[{name}] console.error: {message.text} @ {message.location}")
+            if message.type != "error":
+                return
+            report = f"{message.text} @ {message.location}"
+            for expected in self.unmet:
+                if expected[0] == name and expected[1] in report:
+                    self.unmet.remove(expected)
+                    return
+            self.errors.append(f"[{name}] console.error: {report}")
 
         def on_dialog(dialog: Dialog) -> None:
             self.dialogs.append(f"[{name}] {dialog.type}: {dialog.message}")

@@ -1,22 +1,26 @@
 """The whole product as people use it, in a real Chromium: a tovholder logs in and starts
 `reflection`, opens the projector, two phones join by scanning the projector's QR code, the
-tovholder walks the flow with the keyboard, the phones answer through their forms, answers appear
-live on the big screen, and the session ends on every screen. No page may log a JavaScript error."""
+tovholder walks every step with the keyboard, splits the room into groups and runs the timers from
+the console, the phones answer through their forms (cards, dots, commitments), answers appear live
+on the big screen, and the session ends on every screen. No page may log a JavaScript error."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import zxingcpp
+from babel.dates import format_date
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
 from app.flows import Step, load_flow, text
 from exercises import build_registry
+from exercises.groups import group_count
 from tests.harness import PASSWORD, ROOT, Server
 
 if TYPE_CHECKING:
@@ -47,6 +51,44 @@ CARDS = {
     "keep-develop": (["Keep: the group chat."], ["Develop: a one-page storm checklist."]),
 }
 SCALE = (4, 2)
+# The dot vote's options are the `keep-develop` cards. Phone 2 first spends one dot too many.
+KEEP, DEVELOP = CARDS["keep-develop"][0][0], CARDS["keep-develop"][1][0]
+DOTS = ({KEEP: 2, DEVELOP: 1}, {DEVELOP: 2})
+TOO_MANY = {KEEP: 2, DEVELOP: 2}
+# One commitment per phone (what, who, when): one dated, one in words, with markup as plain text.
+SOON = date.today() + timedelta(days=30)
+FOLLOW_UP = date.today() + timedelta(days=60)
+COMMITMENTS = (
+    ("A power bank in every car.", "Office coordinator", SOON.isoformat()),
+    ("A one-page storm checklist in every car.", "Team lead & <i>two volunteers</i>", "next staff meeting"),
+)
+# The flow as this test walks it: (step id, exercise). Timers: what the tovholder does on each.
+SHAPE = [
+    ("welcome", "talk"),
+    ("name-activity", "word_cloud"),
+    ("look-back", "open_text"),
+    ("three-questions", "talk"),
+    ("alone", "timer"),
+    ("foursomes", "groups"),
+    ("pairs", "timer"),
+    ("fours", "timer"),
+    ("do-best", "open_text"),
+    ("learn", "open_text"),
+    ("keep-develop", "open_text"),
+    ("choose", "dot_vote"),
+    ("commitments", "commitments"),
+    ("pulse", "scale"),
+    ("closing", "talk"),
+]
+TIMERS = {"alone": "start, pause, add, resume", "pairs": "start", "fours": "leave"}
+CLOCK = re.compile(r"^(\d\d):(\d\d)$")
+SKEW = 2  # seconds a countdown may show over its time (tovholder.js guesses the server's clock late)
+
+
+def clock_seconds(shown: str) -> int:
+    found = CLOCK.fullmatch(shown.strip())
+    assert found, f"not a mm:ss countdown: {shown!r}"
+    return 60 * int(found[1]) + int(found[2])
 
 
 def fits(page: Page) -> tuple[bool, int, int]:
@@ -72,15 +114,16 @@ def phone_context(browser: Browser) -> BrowserContext:
     return browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, user_agent=PHONE_UA)
 
 
-def send(phone: Page, fill: Callable[[], None], button: str, sent: list[str]) -> None:
-    """Fill the answer form, tap its button, and see "Sent" with everything this phone sent."""
+def send(phone: Page, fill: Callable[[], None], button: str, sent: list[str], answers: int = 0) -> None:
+    """Fill the answer form, tap its button, and see "Sent" with everything this phone sent:
+    `answers` answers (one per text in `sent`, unless given) that show every text in `sent`."""
     fill()
     submit = phone.locator("#phone form[data-answer] button[type=submit]")
     expect(submit).to_have_text(button)
     submit.tap()
     box = phone.locator("#phone .sent")
     expect(box).to_contain_text("Sent", timeout=WAIT)
-    expect(box.locator(".sent__list li")).to_have_count(len(sent), timeout=WAIT)
+    expect(box.locator(".sent__list > li")).to_have_count(answers or len(sent), timeout=WAIT)
     for item in sent:
         expect(box.locator(".sent__list")).to_contain_text(item)
 
@@ -103,10 +146,15 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
 ) -> None:
     server = sqlite_server
     flow = load_flow(ROOT / "sessions" / "reflection.yaml", build_registry())
-    shape = ["talk", "word_cloud", "open_text", "open_text", "open_text", "open_text", "scale", "talk"]
-    assert [s.exercise for s in flow.steps] == shape, "the test walks reflection.yaml as it was: update both"
+    shape = [(s.id, s.exercise) for s in flow.steps]
+    assert shape == SHAPE, "the test walks reflection.yaml as it was: update both"
     assert [s.id for s in flow.steps if s.exercise == "open_text"] == list(CARDS)
+    assert [s.id for s in flow.steps if s.exercise == "timer"] == list(TIMERS)
     assert [s.id for s in flow.steps if s.hide_results] == ["look-back"]
+    assert not any(s.off for s in flow.steps)
+    vote = next(s for s in flow.steps if s.exercise == "dot_vote").settings
+    assert vote["options_from"] == "keep-develop"
+    assert (vote["budget"], vote["max_per_option"]) == (3, 2), "DOTS spends 3, 2 at most"
 
     shots = iter(range(1, 100))
 
@@ -194,6 +242,8 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
             (phones[0], "phone 1"),
             (phones[1], "phone 2"),
         ]
+        me = [phone.locator("body").get_attribute("data-me") or "" for phone in phones]
+        assert all(me) and me[0] != me[1], f"each phone knows its own public id: {me}"
 
         def everyone_follows(step: Step, index: int) -> None:
             title = text(step.title, "en")
@@ -221,6 +271,92 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
             posted = reply.value.url.rsplit("/", 1)[-1]
             assert posted == action, f"{key} on the projector posted /{posted}, not /{action}"
             assert reply.value.status == 200, reply.value.text()
+
+        def use_control(step: Step, label: str, action: str) -> None:
+            """The tovholder clicks one of the step's own controls on the console (not the projector)."""
+            console.bring_to_front()
+            button = console.locator(".step-controls form.control--step").get_by_role(
+                "button", name=label, exact=True
+            )
+            expect(button).to_have_count(1, timeout=WAIT)
+            with console.expect_response(
+                lambda r: r.request.method == "POST" and f"/runs/{run_id}/steps/{step.id}/" in r.url,
+                timeout=WAIT,
+            ) as reply:
+                button.click()
+            posted = reply.value.url.rsplit("/", 1)[-1]
+            assert posted == action, f"{label!r} on the console posted /{posted}, not /{action}"
+            assert reply.value.status == 200, reply.value.text()
+
+        def versions() -> list[int]:
+            return [int(page.locator("body").get_attribute("data-version") or 0) for page, _ in screens]
+
+        def projector_fits_both(what: str) -> None:
+            assert_fits(projector, f"{what} at 1280x720")
+            projector.set_viewport_size(PROJECTOR_FULL_HD)
+            assert_fits(projector, f"{what} at 1920x1080")
+            projector.set_viewport_size(PROJECTOR)
+
+        def clocks() -> list[tuple[Locator, str]]:
+            """The step's countdown on every screen."""
+            return [
+                (stage.locator(".timer-show .timer-clock"), "projector"),
+                (console.locator(".step-controls .timer-show .timer-clock"), "console"),
+                *(
+                    (phone.locator("#phone .timer-show .timer-clock"), f"phone {i + 1}")
+                    for i, phone in enumerate(phones)
+                ),
+            ]
+
+        def countdown_runs(at_most: int) -> None:
+            """Every screen shows a running mm:ss countdown, about the same, and it goes down."""
+            first: dict[str, tuple[str, int]] = {}
+            ends: set[str | None] = set()
+            for clock, name in clocks():
+                expect(clock, f"the {name} shows a running clock").to_have_attribute(
+                    "data-ends-at", re.compile(r"Z$"), timeout=WAIT
+                )
+                ends.add(clock.get_attribute("data-ends-at"))
+                expect(clock, f"the {name} counts down in mm:ss").to_have_text(CLOCK, timeout=WAIT)
+                shown = clock.inner_text()
+                first[name] = (shown, clock_seconds(shown))
+                # SKEW: a page guesses the server's clock from data-server-now when its script runs,
+                # a few hundred ms after the server rendered it, so a fresh 04:00 may show 04:01.
+                assert at_most - 5 <= first[name][1] <= at_most + SKEW, (
+                    f"the {name} shows {shown} for a countdown of {at_most}s"
+                )
+            later: dict[str, int] = {}
+            for clock, name in clocks():
+                expect(clock, f"the {name}'s countdown moves").not_to_have_text(first[name][0], timeout=WAIT)
+                later[name] = clock_seconds(clock.inner_text())
+                assert later[name] < first[name][1], (
+                    f"the {name}'s countdown went up: {first[name]} -> {later[name]}"
+                )
+            assert len(ends) == 1, f"the screens count down to different ends: {ends}"
+            # Read one after another, within about a second, on pages whose clock guesses differ.
+            assert max(later.values()) - min(later.values()) <= SKEW + 1, (
+                f"the screens disagree on the time: {later}"
+            )
+
+        def clock_stands(shown: str, note: str) -> None:
+            """Every screen shows the same clock standing still (not started, or paused)."""
+            for clock, name in clocks():
+                # A running clock can show the same mm:ss for a moment: wait for one that stands.
+                standing = clock.and_(clock.page.locator(":not([data-ends-at])"))
+                expect(standing, f"the {name}'s clock stands at {shown}").to_have_text(shown, timeout=WAIT)
+                expect(clock.locator("xpath=following-sibling::p[1]")).to_have_text(note)
+
+        def send_dots(phone: Page, dots: dict[str, int]) -> Callable[[], None]:
+            def fill() -> None:
+                for card, n in dots.items():
+                    # The card's radio is invisible and covers its numbered button: a finger taps it.
+                    radio = phone.get_by_role("group", name=card).get_by_role(
+                        "radio", name=str(n), exact=True
+                    )
+                    radio.tap()
+                    expect(radio).to_be_checked()
+
+            return fill
 
         for index, step in enumerate(flow.steps):
             press("ArrowRight", "next")
@@ -276,6 +412,171 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                     shot(sender, f"{step.id}-phone-sent-markup-as-text")
                 shot(projector, f"projector-{step.id}")
 
+            elif step.exercise == "timer":
+                seconds = int(step.settings["seconds"])
+                full = f"{seconds // 60:02d}:{seconds % 60:02d}"
+                for phone in phones:
+                    expect(phone.locator("#phone")).to_contain_text("Look at the big screen.")
+                # Until the tovholder starts it, every screen shows the full time, standing still.
+                clock_stands(full, "Starts in a moment")
+                plan = TIMERS[step.id]
+                if plan == "leave":
+                    shot(projector, f"projector-{step.id}-not-started")
+                else:
+                    use_control(step, "Start the timer", "start")
+                    countdown_runs(seconds)
+                    shot(projector, f"projector-{step.id}-running")
+                    shot(phones[1], f"phone2-{step.id}-running")
+                    shot(console, f"console-{step.id}-running")
+                if "pause" in plan:
+                    use_control(step, "Pause", "pause")
+                    paused = stage.locator(".timer-clock--paused")
+                    expect(paused).to_have_text(CLOCK, timeout=WAIT)
+                    left = clock_seconds(paused.inner_text())
+                    assert 0 < left < seconds, f"paused at {left}s of {seconds}s"
+                    clock_stands(f"{left // 60:02d}:{left % 60:02d}", "Paused")
+                    shot(phones[0], f"phone1-{step.id}-paused")
+                    use_control(step, "+1 min", "add")
+                    left += 60
+                    clock_stands(f"{left // 60:02d}:{left % 60:02d}", "Paused")
+                    use_control(step, "Resume", "resume")
+                    countdown_runs(left)
+                projector_fits_both(f"the projector's timer at step {step.id}")
+
+            elif step.exercise == "groups":
+                size = int(step.settings["size"])
+                roles = [text(r, "en") for r in step.settings.get("roles") or []]
+                expected = group_count(len(phones), size)
+                before = versions()
+                # The tovholder (re)makes the groups on the console; the phones follow without a reload.
+                split = console.locator(".step-controls").get_by_role(
+                    "button", name=re.compile(r"^(Split into groups|Shuffle and split again)$")
+                )
+                expect(split).to_have_count(1, timeout=WAIT)
+                use_control(step, split.inner_text().strip(), "split")
+                for (page, name), was in zip(screens, before, strict=True):
+                    expect(page.locator("body"), f"the {name} has the new groups").not_to_have_attribute(
+                        "data-version", str(was), timeout=WAIT
+                    )
+                expect(console.locator(".groups-console__summary")).to_have_text(
+                    f"{expected} group{'s' if expected != 1 else ''} · 2 people", timeout=WAIT
+                )
+                tiles = stage.locator(".group-tile")
+                expect(tiles).to_have_count(expected, timeout=WAIT)
+                expect(stage.locator(".group-tiles")).to_contain_text("Ada")
+                numbers = []
+                for i, phone in enumerate(phones):
+                    box = phone.locator("#phone .groups-phone__group:visible")
+                    expect(box, f"phone {i + 1} shows exactly one group").to_have_count(1, timeout=WAIT)
+                    expect(box).to_have_attribute("data-mine", "")
+                    members = (box.get_attribute("data-members") or "").split()
+                    assert me[i] in members, f"phone {i + 1} shows a group it is not in: {members}"
+                    expect(phone.locator("#phone .groups-phone__none")).to_be_hidden()
+                    number = box.locator(".groups-phone__number").inner_text()
+                    assert re.fullmatch(r"Group \d+", number), number
+                    numbers.append(number)
+                    expect(tiles.filter(has_text=number)).to_have_count(1)
+                    mine = box.locator(".groups-phone__role:visible")
+                    if roles:
+                        expect(mine).to_have_count(1)
+                        expect(mine).to_contain_text("Your role: ")
+                    else:
+                        expect(phone.locator("#phone .groups-phone__role")).to_have_count(0)
+                    # First names of the group's members: Ada (phone 1) gave hers, phone 2 did not.
+                    assert ("Ada" in box.inner_text()) == (me[0] in members), box.inner_text()
+                if expected == 1:
+                    assert numbers == ["Group 1", "Group 1"], numbers
+                shot(projector, "projector-groups")
+                shot(phones[0], "phone1-groups")
+                shot(phones[1], "phone2-groups")
+                shot(console, "console-groups")
+                projector_fits_both("the projector's groups")
+
+            elif step.exercise == "dot_vote":
+                options = [card for cards in CARDS[step.settings["options_from"]] for card in cards]
+                for phone in phones:
+                    expect(phone.locator("#phone legend.dots-input__text")).to_have_text(
+                        options, timeout=WAIT
+                    )
+                    expect(phone.locator("#phone .dots-input__budget")).to_contain_text("You have 3 dots.")
+                # Phone 2 first spends a dot too many: the phone says so and keeps what was chosen.
+                send_dots(phones[1], TOO_MANY)()
+                # The server refuses it with 422, which Chromium logs as a failed resource: that one only.
+                watcher.expect_error(
+                    "phone2", f"status of 422 (Unprocessable Entity) @ {{'url': '{server.url}/p/"
+                )
+                phones[1].locator("#phone form[data-answer] button[type=submit]").tap()
+                alert = phones[1].locator("#phone .alert[role=alert]")
+                expect(alert).to_have_text("That is 4 dots; you have 3. Please take some away.", timeout=WAIT)
+                shot(phones[1], "phone2-dots-too-many")
+                for card, n in TOO_MANY.items():
+                    group = phones[1].get_by_role("group", name=card)
+                    expect(group.get_by_role("radio", name=str(n), exact=True)).to_be_checked()
+                send_dots(phones[1], {KEEP: 0})()
+                expect(stage.locator(".stage__tally")).to_have_text("0 answers · 0 of 2 people")
+                for phone, dots in zip(phones, DOTS, strict=True):
+                    send(phone, send_dots(phone, dots), "Send", list(dots), answers=1)
+                    expect(phone.locator("#phone .dots-sent li")).to_have_count(len(dots))
+                    for card, n in dots.items():
+                        row = phone.locator("#phone .dots-sent li", has_text=card)
+                        expect(row.locator(".dots-sent__n")).to_have_text("●" * n)
+                shot(phones[0], "phone1-dots-sent")
+                totals = {card: sum(d.get(card, 0) for d in DOTS) for card in options}
+                ranked = sorted(options, key=lambda o: -totals[o])
+                expect(stage.locator(".dots__text")).to_have_text(ranked, timeout=WAIT)
+                expect(stage.locator(".dots__n")).to_have_text([f"{totals[o]} dots" for o in ranked])
+                expect(stage.locator(".dots__row--top .dots__text")).to_have_text(ranked[0])
+                expect(stage.locator(".dots__caption")).to_have_text("2 people voted")
+                all_answered(2)
+                expect(console.locator(".console__preview .dots__n")).to_have_text(
+                    [f"{totals[o]} dots" for o in ranked], timeout=WAIT
+                )
+                shot(projector, "projector-dot-vote")
+                projector_fits_both("the projector's dot vote")
+
+            elif step.exercise == "commitments":
+                # The tovholder sets the follow-up meeting on the console; the projector shows it.
+                console.bring_to_front()
+                console.get_by_label("Follow-up meeting").fill(FOLLOW_UP.isoformat())
+                use_control(step, "Set the follow-up date", "follow_up")
+                follow_up = format_date(FOLLOW_UP, format="full", locale="en")
+                expect(stage.locator(".commitments__follow-up")).to_contain_text(follow_up, timeout=WAIT)
+                expect(console.get_by_label("Follow-up meeting")).to_have_value(FOLLOW_UP.isoformat())
+                for phone, (what, who, when) in zip(phones, COMMITMENTS, strict=True):
+
+                    def commit(
+                        phone: Page = phone, what: str = what, who: str = who, when: str = when
+                    ) -> None:
+                        type_into(phone.get_by_label("What will be done?"), what)()
+                        type_into(phone.get_by_label("Who does it?"), who)()
+                        type_into(phone.get_by_label("By when?"), when)()
+
+                    send(phone, commit, "Send", [what])
+                    expect(phone.locator("#phone .commit-sent__meta")).to_have_text(f"{who} · {when}")
+                    # max_items is 2: the phone offers one more, empty.
+                    expect(phone.locator("#phone form[data-answer] button[type=submit]")).to_have_text(
+                        "Send another"
+                    )
+                shot(phones[1], "phone2-commitment-sent")
+                rows = stage.locator(".commitment")
+                expect(rows).to_have_count(len(COMMITMENTS), timeout=WAIT)
+                # The dated one first, as the session's language writes the date; then the one in words.
+                dated, worded = COMMITMENTS
+                expect(rows.locator(".commitment__what")).to_have_text([dated[0], worded[0]])
+                expect(rows.locator(".commitment__who")).to_have_text([dated[1], worded[1]])
+                expect(rows.locator(".commitment__when")).to_have_text(
+                    [format_date(SOON, format="medium", locale="en"), worded[2]]
+                )
+                expect(stage.locator(".commitments__total")).to_have_text("2 commitments")
+                assert stage.locator(".stage__body i, .stage__body script").count() == 0
+                assert phones[1].locator("#phone i").count() == 0
+                all_answered(2)
+                preview = console.locator(".console__preview")
+                for what, _who, _when in COMMITMENTS:
+                    expect(preview).to_contain_text(what, timeout=WAIT)
+                shot(projector, "projector-commitments")
+                projector_fits_both("the projector's commitments")
+
             elif step.exercise == "scale":
                 for phone, value in zip(phones, SCALE, strict=True):
                     option = phone.locator("label.scale-input__option", has_text=str(value))
@@ -295,6 +596,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
             else:
                 raise AssertionError(f"no plan for exercise {step.exercise}")
 
+            assert_fits(projector, f"the projector at step {step.id} (1280x720)")
             for page, name in screens:
                 assert_not_reloaded(page, f"the {name} at step {step.id}")
 
@@ -314,6 +616,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
 
         assert watcher.dialogs == [], f"a dialog opened: {watcher.dialogs}"
         assert watcher.errors == [], "pages logged errors:\n" + "\n".join(watcher.errors)
+        assert watcher.unmet == [], f"errors the test provoked were not logged: {watcher.unmet}"
     finally:
         if watcher.errors or watcher.dialogs:
             print("Browser errors:", *watcher.errors, "Dialogs:", *watcher.dialogs, sep="\n")

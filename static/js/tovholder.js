@@ -238,7 +238,12 @@
   }
 
   var serverNow = Date.parse(body.dataset.serverNow || "");
-  if (!isNaN(serverNow)) clockOffset = serverNow - Date.now();
+  if (!isNaN(serverNow)) {
+    // Compare with the moment the page arrived, not when this deferred script runs (later).
+    var nav = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    var arrived = nav && performance.timeOrigin ? performance.timeOrigin + nav.responseStart : Date.now();
+    clockOffset = serverNow - arrived;
+  }
 
   document.addEventListener("htmx:after:process", function (e) { init(e.target); });  // htmx 2: htmx:load
   if (role === "projector" || role === "console") document.addEventListener("keydown", onKey);
