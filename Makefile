@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help run test lint migrate demo bench i18n deps browser-deps posters-deps poster-examples clean
+.PHONY: help run test lint migrate demo bench i18n deps browser-deps posters-deps poster-examples poster-samples clean
 
 help:
 	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
@@ -16,7 +16,8 @@ help:
 	@echo "make migrate  upgrade the database to the newest schema"
 	@echo "make i18n     extract messages and update the catalogues"
 	@echo "make bench    a room of 40 phones against a real server, as ratios to a baseline"
-	@echo "make poster-examples  render the sample posters to docs/posters/*.png"
+	@echo "make poster-examples  render real posters of demo sessions to docs/posters/{core-task,coordination,lessons}.png"
+	@echo "make poster-samples   render the built-in sample posters to docs/posters/*-{en,nb}.png"
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -41,8 +42,22 @@ posters-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
 	fi
 
-# The built-in sample posters, every kind in English and Norwegian, as PNG previews.
+# Real posters from `tovholder demo` sessions of one team (core task, coordination, reflection),
+# as PNG previews: docs/posters/{core-task,coordination,lessons}.png. The sessions live in a scratch
+# SQLite database in a temporary folder, removed afterwards.
+POSTER_TEAM := North Ridge home care
 poster-examples: deps
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	export TOVHOLDER_DATA_DIR="$$tmp" TOVHOLDER_DATABASE_URL=; \
+	$(UV) run tovholder demo --flow core-task --team "$(POSTER_TEAM)" --seed 1 >/dev/null; \
+	$(UV) run tovholder demo --flow coordination --team "$(POSTER_TEAM)" --seed 2 >/dev/null; \
+	run=$$($(UV) run tovholder demo --flow reflection --team "$(POSTER_TEAM)" --seed 3); \
+	for kind in core-task coordination lessons; do \
+	  $(UV) run tovholder poster "$$run" --kind $$kind --format png --ppi 60 --out docs/posters/$$kind.png; \
+	done
+
+# The built-in sample posters (app/posters/sample.py), every kind in English and Norwegian.
+poster-samples: deps
 	$(UV) run python -m app.posters.sample --out-dir docs/posters --ppi 60
 
 run: deps

@@ -184,7 +184,7 @@ def cmd_poster(args: argparse.Namespace) -> int:
 
     from app.db import make_engine
     from app.posters.build import build
-    from app.posters.collect import NoSuchSession, poster_locale
+    from app.posters.collect import NoSuchSession, available_kinds, poster_locale
     from app.posters.render import render
     from app.runner import Runner, RunnerError
     from exercises import build_registry
@@ -200,6 +200,9 @@ def cmd_poster(args: argparse.Namespace) -> int:
         raw = args.run.strip()
         run = runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
         assert run.id is not None
+        if args.kind not in available_kinds(engine, run.id):
+            print(f"no step of session {run.code} or its team feeds a {args.kind} poster", file=sys.stderr)
+            return 1
         built = build(
             engine,
             run.id,

@@ -111,7 +111,8 @@ class NoSuchSession(LookupError):
     """The run or team asked for is not there."""
 
 
-def _(message: str) -> str:
+def tr(message: str) -> str:
+    """A message marked with N_(), in the current language."""
     return i18n.gettext(message)
 
 
@@ -124,11 +125,6 @@ def _day(day: date, locale: str, fmt: str = "long") -> str:
         return str(format_date(day, format=fmt, locale=locale))
     except (ValueError, LookupError):
         return day.isoformat()
-
-
-def _count(num: int, one: str, many: str) -> str:
-    """A count in words. Every language Tovholder speaks has the plural rule n != 1."""
-    return _(one if num == 1 else many) % {"num": num}
 
 
 @functools.cache
@@ -201,13 +197,13 @@ def _convert(
     elif name == "dot_vote":
         for option in _attr(result, "options") or []:
             # TRANSLATORS: under a voted option on a poster: how many dots it got.
-            note = _count(option.dots, N_("%(num)d dot"), N_("%(num)d dots"))
+            note = i18n.ngettext("%(num)d dot", "%(num)d dots", option.dots) % {"num": option.dots}
             oid = _rid(run, sv.step, option.id)
             piece.items.append(PosterItem(id=oid, text=pick(option.text), note=note))
     elif name == "ranking":
         for option in _attr(result, "options") or []:
             # TRANSLATORS: under a ranked option on a poster: the place the room gave it.
-            note = _(N_("place %(num)d")) % {"num": option.place}
+            note = tr(N_("place %(num)d")) % {"num": option.place}
             piece.items.append(
                 PosterItem(id=_rid(run, sv.step, option.id), text=pick(option.text), note=note)
             )
@@ -216,7 +212,7 @@ def _convert(
         items.sort(key=lambda i: -float(i.median))
         for item in items:
             # TRANSLATORS: under a survey statement on a poster: the middle answer on the scale.
-            note = _(N_("median %(value)s")) % {"value": _number(item.median, locale)}
+            note = tr(N_("median %(value)s")) % {"value": _number(item.median, locale)}
             piece.items.append(PosterItem(id=_rid(run, sv.step, item.id), text=pick(item.text), note=note))
     elif name == "word_cloud":
         words = sorted(_attr(result, "words") or [], key=lambda w: (-w.count, w.text.casefold()))
@@ -224,7 +220,9 @@ def _convert(
             note = None
             if word.count > 1:
                 # TRANSLATORS: under a word of a word cloud on a poster: how many people wrote it.
-                note = _count(word.count, N_("named %(num)d time"), N_("named %(num)d times"))
+                note = i18n.ngettext("named %(num)d time", "named %(num)d times", word.count) % {
+                    "num": word.count
+                }
             local = "w" + hashlib.sha1(word.text.casefold().encode()).hexdigest()[:12]
             piece.items.append(PosterItem(id=_rid(run, sv.step, local), text=word.text, note=note))
     elif name == "statement":
@@ -238,7 +236,7 @@ def _convert(
         follow_up = _attr(result, "follow_up")
         if isinstance(follow_up, str) and follow_up:
             day = _day(date.fromisoformat(follow_up), locale, "full")
-            piece.follow_up = _(N_("Follow-up meeting: %(date)s")) % {"date": day}
+            piece.follow_up = tr(N_("Follow-up meeting: %(date)s")) % {"date": day}
     elif name == "matrix":
         piece.heatmap, piece.heatmap_heading = _heatmap(result, pick)
     return piece
@@ -267,7 +265,7 @@ def _cards(sv: StepView, run: Run, spec: SectionSpec | None, min_group_size: int
         people = len({e.participant for e in entries})
         if people > 1:
             # TRANSLATORS: under a card on a poster that several people wrote word for word.
-            notes.append(_(N_("%(num)d people wrote this")) % {"num": people})
+            notes.append(tr(N_("%(num)d people wrote this")) % {"num": people})
         item_id = _rid(run, sv.step, f"a{first.id}")
         items.append(PosterItem(id=item_id, text=first.answer.text, note=" · ".join(notes) or None))
     return items
@@ -291,11 +289,11 @@ def _heatmap(result: Any, pick: Any) -> tuple[Heatmap | None, str]:
     note = None
     if len(rows) < len(units):
         # TRANSLATORS: the legend of the grey rows of a poster's heatmap.
-        note = _(N_("Grey: fewer than %(num)d people of the unit answered, so its row is hidden")) % {
+        note = tr(N_("Grey: fewer than %(num)d people of the unit answered, so its row is hidden")) % {
             "num": result.min_group_size
         }
-    heading = _(N_("%(heading)s (1 = %(low)s, %(max)d = %(high)s)")) % {
-        "heading": _(N_("How it works between our units")),
+    heading = tr(N_("%(heading)s (1 = %(low)s, %(max)d = %(high)s)")) % {
+        "heading": tr(N_("How it works between our units")),
         "low": pick(result.low),
         "max": result.points,
         "high": pick(result.high),
@@ -465,7 +463,7 @@ def _assemble(
             continue
         _run, piece = pieces[section]
         sec = specs.get(section)
-        heading = _(sec.heading) if sec else titles.get(section, section)
+        heading = tr(sec.heading) if sec else titles.get(section, section)
         if piece.items:
             style: Style = sec.style if sec else (piece.style or "list")
             sections.append(PosterSection(id=section, heading=heading, items=piece.items, style=style))
@@ -480,23 +478,23 @@ def _assemble(
     if days:
         listed = str(format_list([_day(d, locale) for d in days], locale=locale))
         many = N_("Sessions of %(dates)s") if len(days) > 1 else N_("Session of %(dates)s")
-        subtitle = _(many) % {"dates": listed}
+        subtitle = tr(many) % {"dates": listed}
     return PosterData(
         kind=kind,
         language=locale,
-        title=_(spec.title),
+        title=tr(spec.title),
         team=team.name if team else "",
         subtitle=subtitle,
         statement=statement,
-        statement_heading=_(spec.statement_heading) if statement else "",
+        statement_heading=tr(spec.statement_heading) if statement else "",
         sections=sections,
         heatmap=heatmap,
         heatmap_heading=heatmap_heading,
         commitments=commitments,
         commitments_heading=commitments_heading,
-        commitments_labels=(_(N_("What")), _(N_("Who")), _(N_("By when"))),
+        commitments_labels=(tr(N_("What")), tr(N_("Who")), tr(N_("By when"))),
         follow_up=follow_up,
-        footer=_(N_("Made with Tovholder · %(date)s")) % {"date": _day(today, locale)},
+        footer=tr(N_("Made with Tovholder · %(date)s")) % {"date": _day(today, locale)},
     )
 
 

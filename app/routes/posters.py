@@ -157,7 +157,7 @@ async def curate(
 
 
 @router.get("/runs/{run_id}/posters/{kind}.{fmt}")
-async def download(
+async def poster_file(
     house: House,
     me: CurrentFacilitator,
     run_id: int,
