@@ -126,7 +126,8 @@ def create_app(settings: Settings | None = None) -> Any:
     )
 
     errors.install(api)
-    for module in (participant, facilitator, flows, projector, results, exports, posters):
+    # flows before facilitator: its POST /runs/{id}/edit must win over the /runs/{id}/{action} controls.
+    for module in (participant, flows, facilitator, projector, results, exports, posters):
         api.include_router(module.router)
     sockets.install(house)
 

@@ -118,10 +118,11 @@ async def dashboard(request: Request, house: House, me: CurrentFacilitator) -> R
     assert me.id is not None
     runs = await asyncio.to_thread(house.runner.runs_of, me.id)
     teams = await asyncio.to_thread(teams_of, house.engine, me.id)
+    mine = await asyncio.to_thread(custom_flows, house.engine, me.id)
     return page(
         request,
         "dashboard.html",
-        flows=house.flows,
+        flows={**house.flows, **mine},
         runs=runs,
         teams=teams,
         default_locale=browser_locale(request),
