@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     port: int = 8000
     sessions_dir: Path = Field(default=ROOT / "sessions", description="Where the flow files live.")
     min_group_size: int = 5
+    retention_days: int = Field(default=365, ge=1, description="Sessions older than this are deleted.")
     coalesce_seconds: float = Field(default=0.25, description="Least time between two tally pushes.")
     max_body_bytes: int = 64 * 1024
     secure_cookies: bool = False

@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None) -> Any:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         house.realtime.start(house.render_pushes)
+        expired = await asyncio.to_thread(house.runner.delete_expired, settings.retention_days)
+        if expired:
+            log.info("deleted %d sessions past the retention period", expired)
         token = await asyncio.to_thread(auth.issue_setup_token, house.engine)
         if token:
             url = f"{settings.resolved_public_url}/setup/{token}"

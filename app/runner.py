@@ -472,6 +472,35 @@ class Runner:
         self.notifier.notify(run_id, "step")
         return run
 
+    def delete_run(self, run_id: int) -> None:
+        """Delete a session and, through the database's cascades, every answer, person, step state,
+        results link and poster curation of it."""
+        with session_scope(self.engine) as db:
+            run = db.get(Run, run_id)
+            if run is None:
+                raise NotFound(N_("There is no such session."))
+            db.delete(run)
+            db.commit()
+        self._flow_cache = {k: v for k, v in self._flow_cache.items() if k[0] != run_id}
+        log.info("run deleted", extra={"run_id": run_id})
+
+    def delete_expired(self, retention_days: int) -> int:
+        """Delete the sessions that ended (or were made) more than `retention_days` ago."""
+        cutoff = utcnow() - timedelta(days=retention_days)
+        with session_scope(self.engine) as db:
+            expired = db.exec(
+                select(Run.id).where(
+                    or_(
+                        col(Run.closed_at) < cutoff,
+                        (col(Run.closed_at).is_(None)) & (col(Run.created_at) < cutoff),
+                    )
+                )
+            ).all()
+        for run_id in expired:
+            if run_id is not None:
+                self.delete_run(run_id)
+        return len(expired)
+
     # --- the tovholder's actions on a step ------------------------------------------------------
 
     def act(

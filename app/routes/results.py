@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
-from app.deps import CurrentFacilitator, House
+from app.deps import Csrf, CurrentFacilitator, House
 from app.results_links import active_links
 from app.routes import page
+from app.routes.errors import error_response
+from exercises.base import N_
 
 router = APIRouter()
 
@@ -41,6 +43,7 @@ async def results_page(
         readonly=readonly,
         links=links,
         new_link_url=new_link_url,
+        retention_days=house.settings.retention_days,
         **extra,
     )
     if readonly:
@@ -52,3 +55,21 @@ async def results_page(
 async def results(request: Request, house: House, me: CurrentFacilitator, run_id: int) -> Response:
     await asyncio.to_thread(house.runner.get_run, run_id, me.id)
     return await results_page(request, house, run_id)
+
+
+@router.post("/runs/{run_id}/results/delete", dependencies=[Csrf])
+async def delete(
+    request: Request,
+    house: House,
+    me: CurrentFacilitator,
+    run_id: int,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Delete a session and every answer in it, for good."""
+    await asyncio.to_thread(house.runner.get_run, run_id, me.id)
+    if confirm != "yes":
+        return error_response(
+            request, 400, N_("Tick the box to confirm that the session and its answers go.")
+        )
+    await asyncio.to_thread(house.runner.delete_run, run_id)
+    return RedirectResponse("/dashboard", status_code=303)
