@@ -81,6 +81,45 @@ def clean_text(raw: object, *, max_length: int, single_line: bool = False) -> st
     return text
 
 
+def whole_number(raw: Any) -> int | None:
+    """A whole number from a form (a string) or a socket (an int); None when it is not one."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def places(scores: Sequence[float]) -> list[int]:
+    """Competition ranking of scores sorted high to low: 10, 8, 8, 5 -> 1, 2, 2, 4."""
+    out: list[int] = []
+    for i, score in enumerate(scores):
+        out.append(out[-1] if i and score == scores[i - 1] else i + 1)
+    return out
+
+
+def longest(text: Mapping[str, str]) -> int:
+    """The longest of a text's languages, in characters."""
+    return max((len(v) for v in text.values()), default=0)
+
+
+MAX_LABEL_TEXT = 60
+ITEM_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
+
+
+def _short_label(value: dict[str, str]) -> dict[str, str]:
+    if longest(value) > MAX_LABEL_TEXT:
+        raise ValueError(f"a scale label is at most {MAX_LABEL_TEXT} characters")
+    return value
+
+
+ScaleLabel = Annotated[LocalText, AfterValidator(_short_label)]
+"""The text at one end of a rating scale, at most 60 characters in every language."""
+
+
 S = TypeVar("S", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)
 

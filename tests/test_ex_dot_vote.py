@@ -11,8 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from app.templating import make_env, render
 from exercises import build_registry
-from exercises.base import AnswerInvalid, Entry, Source, StepContext
-from exercises.dot_vote import MAX_BUDGET, MAX_OPTIONS, DotVote, DotVoteAnswer, DotVoteSettings, places
+from exercises.base import AnswerInvalid, Entry, Source, StepContext, places
+from exercises.dot_vote import MAX_BUDGET, MAX_OPTIONS, DotVote, DotVoteAnswer, DotVoteSettings
 from exercises.open_text import OpenTextAnswer
 
 VOTE = DotVote()

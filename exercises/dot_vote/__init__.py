@@ -12,7 +12,18 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from exercises.base import N_, AnswerInvalid, Entry, Exercise, Option, StepContext, Strict, unique_ids
+from exercises.base import (
+    N_,
+    AnswerInvalid,
+    Entry,
+    Exercise,
+    Option,
+    StepContext,
+    Strict,
+    places,
+    unique_ids,
+    whole_number,
+)
 
 MAX_OPTIONS = 20
 MAX_BUDGET = 20
@@ -121,26 +132,6 @@ class DotVoteResult(BaseModel):
     options: list[VoteRow]
 
 
-def places(scores: Sequence[float]) -> list[int]:
-    """Competition ranking of scores sorted high to low: 10, 8, 8, 5 -> 1, 2, 2, 4."""
-    out: list[int] = []
-    for i, score in enumerate(scores):
-        out.append(out[-1] if i and score == scores[i - 1] else i + 1)
-    return out
-
-
-def _whole(raw: Any) -> int | None:
-    """A whole number from a form (string) or a socket (int); None when it is not one."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 class DotVote(Exercise[DotVoteSettings, DotVoteAnswer]):
     name = "dot_vote"
     settings_model = DotVoteSettings
@@ -165,7 +156,7 @@ class DotVote(Exercise[DotVoteSettings, DotVoteAnswer]):
             raw = form.get(f"dots:{choice.id}")
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue
-            n = _whole(raw)
+            n = whole_number(raw)
             if n is None or n < 0:
                 raise AnswerInvalid(
                     N_("Please give each option a whole number of dots, from 0 to %(max)d."), max=cap

@@ -11,53 +11,41 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from exercises.base import (
+    ITEM_ID,
     N_,
     AnswerInvalid,
     Entry,
     Exercise,
-    LocalText,
     Option,
+    ScaleLabel,
     StepContext,
     Strict,
+    longest,
     split_by_unit,
     unique_ids,
+    whole_number,
 )
 
 MAX_ITEMS = 7
 MAX_UNITS = 12
 MAX_UNIT_NAME = 80
 MAX_ITEM_TEXT = 200
-MAX_LABEL_TEXT = 60
-ITEM_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
-
-
-def _longest(text: Mapping[str, str]) -> int:
-    return max((len(v) for v in text.values()), default=0)
-
-
-def _short_label(value: dict[str, str]) -> dict[str, str]:
-    if _longest(value) > MAX_LABEL_TEXT:
-        raise ValueError(f"a scale label is at most {MAX_LABEL_TEXT} characters")
-    return value
-
-
-Label = Annotated[LocalText, AfterValidator(_short_label)]
 
 
 class MatrixSettings(Strict):
     items: list[Option] = Field(min_length=1, max_length=MAX_ITEMS)
     points: Literal[5] = 5
-    low: Label
-    high: Label
+    low: ScaleLabel
+    high: ScaleLabel
 
     @model_validator(mode="after")
     def _check_items(self) -> MatrixSettings:
         unique_ids(self.items)
         for item in self.items:
-            if _longest(item.text) > MAX_ITEM_TEXT:
+            if longest(item.text) > MAX_ITEM_TEXT:
                 raise ValueError(f"item {item.id!r}: a text is at most {MAX_ITEM_TEXT} characters")
         return self
 
@@ -112,17 +100,6 @@ def heat(mean: float | None) -> int:
     return min(5, max(1, int(mean + 0.5)))
 
 
-def _whole(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
@@ -157,7 +134,7 @@ class Matrix(Exercise[MatrixSettings, MatrixAnswer]):
                 if _blank(raw):
                     missing += 1
                     continue
-                value = _whole(raw)
+                value = whole_number(raw)
                 if value is None or not 1 <= value <= settings.points:
                     raise AnswerInvalid(
                         N_("Please pick a number from 1 to %(points)d."), points=settings.points

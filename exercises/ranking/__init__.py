@@ -10,7 +10,18 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from exercises.base import N_, AnswerInvalid, Entry, Exercise, Option, StepContext, Strict, unique_ids
+from exercises.base import (
+    N_,
+    AnswerInvalid,
+    Entry,
+    Exercise,
+    Option,
+    StepContext,
+    Strict,
+    places,
+    unique_ids,
+    whole_number,
+)
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
@@ -58,25 +69,6 @@ class RankingResult(BaseModel):
     options: list[RankRow]
 
 
-def places(scores: Sequence[float]) -> list[int]:
-    """Competition ranking of scores sorted high to low: 10, 8, 8, 5 -> 1, 2, 2, 4."""
-    out: list[int] = []
-    for i, score in enumerate(scores):
-        out.append(out[-1] if i and score == scores[i - 1] else i + 1)
-    return out
-
-
-def _whole(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 class Ranking(Exercise[RankingSettings, RankingAnswer]):
     name = "ranking"
     settings_model = RankingSettings
@@ -97,7 +89,7 @@ class Ranking(Exercise[RankingSettings, RankingAnswer]):
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 missing += 1
                 continue
-            place = _whole(raw)
+            place = whole_number(raw)
             if place is None or not 1 <= place <= n:
                 raise AnswerInvalid(N_("Please pick a place from 1 to %(num)d."), num=n)
             place_of[option.id] = place

@@ -10,52 +10,39 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from exercises.base import (
+    ITEM_ID,
     N_,
     AnswerInvalid,
     Entry,
     Exercise,
-    LocalText,
     Option,
+    ScaleLabel,
     StepContext,
     Strict,
+    longest,
     split_by_unit,
     unique_ids,
 )
 
 MAX_ITEMS = 12
 MAX_ITEM_TEXT = 200
-MAX_LABEL_TEXT = 60
-ITEM_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
-
-
-def _longest(text: Mapping[str, str]) -> int:
-    return max((len(v) for v in text.values()), default=0)
-
-
-def _short_label(value: dict[str, str]) -> dict[str, str]:
-    if _longest(value) > MAX_LABEL_TEXT:
-        raise ValueError(f"a scale label is at most {MAX_LABEL_TEXT} characters")
-    return value
-
-
-Label = Annotated[LocalText, AfterValidator(_short_label)]
 
 
 class SurveySettings(Strict):
     items: list[Option] = Field(min_length=1, max_length=MAX_ITEMS)
     points: Literal[5, 7] = 5
-    low: Label
-    high: Label
+    low: ScaleLabel
+    high: ScaleLabel
     by_unit: bool = False
 
     @model_validator(mode="after")
     def _check_items(self) -> SurveySettings:
         unique_ids(self.items)
         for item in self.items:
-            if _longest(item.text) > MAX_ITEM_TEXT:
+            if longest(item.text) > MAX_ITEM_TEXT:
                 raise ValueError(f"item {item.id!r}: a text is at most {MAX_ITEM_TEXT} characters")
         return self
 
