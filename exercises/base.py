@@ -287,3 +287,21 @@ class Exercise(ABC, Generic[S, A]):
     ) -> dict[str, Any]:
         """What a tovholder would plausibly have done on the step, for `tovholder demo`."""
         return self.initial_state(settings, ctx)
+
+
+class NoAnswer(Strict):
+    """The answer model of an exercise that takes no answers."""
+
+
+class NoAnswers(Exercise[S, NoAnswer]):
+    """An exercise that takes no answers (an info slide, groups, a round, a timer): the phones
+    look at the big screen."""
+
+    answer_model = NoAnswer
+    collects_answers = False
+
+    def max_answers(self, settings: S, ctx: StepContext) -> int:
+        return 0
+
+    def parse_answer(self, settings: S, form: Mapping[str, Any], ctx: StepContext) -> NoAnswer:
+        raise AnswerInvalid(N_("This step takes no answers: look at the big screen."))

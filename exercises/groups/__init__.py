@@ -11,7 +11,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from exercises.base import N_, AnswerInvalid, Entry, Exercise, LocalText, Member, StepContext, Strict
+from exercises.base import (
+    N_,
+    AnswerInvalid,
+    Entry,
+    LocalText,
+    Member,
+    NoAnswer,
+    NoAnswers,
+    StepContext,
+    Strict,
+)
 
 ROLE_MAX_LENGTH = 60
 SEED_MAX_LENGTH = 64
@@ -31,10 +41,6 @@ class GroupsSettings(Strict):
     size: int = Field(default=4, ge=2, le=12)
     mode: Literal["mix", "keep"] = "mix"
     roles: list[Role] = Field(default_factory=list, max_length=6)
-
-
-class NoAnswer(Strict):
-    pass
 
 
 class GroupMember(BaseModel):
@@ -168,19 +174,11 @@ def _seed(form: Mapping[str, Any]) -> str:
     return seed
 
 
-class Groups(Exercise[GroupsSettings, NoAnswer]):
+class Groups(NoAnswers[GroupsSettings]):
     name = "groups"
     settings_model = GroupsSettings
-    answer_model = NoAnswer
-    collects_answers = False
     has_actions = True
     doc = "Splits everyone who joined into groups (units mixed or kept), with roles; phones show theirs."
-
-    def max_answers(self, settings: GroupsSettings, ctx: StepContext) -> int:
-        return 0
-
-    def parse_answer(self, settings: GroupsSettings, form: Mapping[str, Any], ctx: StepContext) -> NoAnswer:
-        raise AnswerInvalid(N_("This step takes no answers: look at the big screen."))
 
     def initial_state(self, settings: GroupsSettings, ctx: StepContext) -> dict[str, Any]:
         return _state(split(ctx.members, settings.size, settings.mode), len(settings.roles))

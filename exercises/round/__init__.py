@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict
+from exercises.base import N_, AnswerInvalid, Entry, NoAnswer, NoAnswers, StepContext, Strict
 from exercises.groups import stored_groups
 from exercises.timer import iso, parse_iso
 
@@ -31,10 +31,6 @@ class RoundSettings(Strict):
         if self.speakers != "groups" and self.groups_from:
             raise ValueError("groups_from goes with speakers: groups only")
         return self
-
-
-class NoAnswer(Strict):
-    pass
 
 
 class RoundResult(BaseModel):
@@ -72,19 +68,11 @@ def _order(state: Mapping[str, Any]) -> list[str]:
     return [str(s) for s in order] if isinstance(order, list) else []
 
 
-class Round(Exercise[RoundSettings, NoAnswer]):
+class Round(NoAnswers[RoundSettings]):
     name = "round"
     settings_model = RoundSettings
-    answer_model = NoAnswer
-    collects_answers = False
     has_actions = True
     doc = "A speaking round: groups, units or numbered speakers in turn, each with a countdown."
-
-    def max_answers(self, settings: RoundSettings, ctx: StepContext) -> int:
-        return 0
-
-    def parse_answer(self, settings: RoundSettings, form: Mapping[str, Any], ctx: StepContext) -> NoAnswer:
-        raise AnswerInvalid(N_("This step takes no answers: look at the big screen."))
 
     def sources(self, settings: RoundSettings) -> tuple[str, ...]:
         return (settings.groups_from,) if settings.speakers == "groups" and settings.groups_from else ()

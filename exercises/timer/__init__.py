@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict
+from exercises.base import N_, AnswerInvalid, Entry, NoAnswer, NoAnswers, StepContext, Strict
 
 ADD_MIN, ADD_MAX, ADD_DEFAULT = 10, 3600, 60
 MAX_LEFT = 4 * 3600  # what a timer may show at most, after any number of `add`
@@ -46,10 +46,6 @@ class TimerSettings(Strict):
     seconds: int = Field(default=300, ge=10, le=7200)
 
 
-class NoAnswer(Strict):
-    pass
-
-
 class TimerResult(BaseModel):
     seconds: int  # the full duration
     running: bool
@@ -75,19 +71,11 @@ def _add_seconds(form: Mapping[str, Any]) -> int:
     return value
 
 
-class Timer(Exercise[TimerSettings, NoAnswer]):
+class Timer(NoAnswers[TimerSettings]):
     name = "timer"
     settings_model = TimerSettings
-    answer_model = NoAnswer
-    collects_answers = False
     has_actions = True
     doc = "A countdown on every screen; the tovholder starts, pauses, resumes, adds time, resets."
-
-    def max_answers(self, settings: TimerSettings, ctx: StepContext) -> int:
-        return 0
-
-    def parse_answer(self, settings: TimerSettings, form: Mapping[str, Any], ctx: StepContext) -> NoAnswer:
-        raise AnswerInvalid(N_("This step takes no answers: look at the big screen."))
 
     def initial_state(self, settings: TimerSettings, ctx: StepContext) -> dict[str, Any]:
         return {"ends_at": None, "paused_left": None}
