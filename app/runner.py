@@ -248,15 +248,7 @@ class Runner:
             run = db.get(Run, run_id)
             if run is None:
                 raise NotFound(N_("There is no such session."))
-            version = run.version if expected_version is None else expected_version
-            result = db.execute(
-                update(Run)
-                .where(col(Run.id) == run_id, col(Run.version) == version)
-                .values(version=version + 1, **values)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                db.rollback()
-                raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
+            _bump(db, run, expected_version, **values)
             db.commit()
             db.refresh(run)
             return run
@@ -531,15 +523,7 @@ class Runner:
                 state = exercise.act(settings, ctx.state, action, form, ctx)
             except AnswerInvalid as exc:
                 raise Invalid(exc.message, **exc.params) from None
-            version = run.version if expected_version is None else expected_version
-            bumped = db.execute(
-                update(Run)
-                .where(col(Run.id) == run_id, col(Run.version) == version)
-                .values(version=version + 1)
-            )
-            if bumped.rowcount != 1:  # type: ignore[attr-defined]
-                db.rollback()
-                raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
+            _bump(db, run, expected_version)
             row = db.exec(
                 select(StepState).where(StepState.run_id == run_id, StepState.step_id == step_id)
             ).first()
@@ -554,6 +538,20 @@ class Runner:
         log.info("step action", extra={"run_id": run_id, "step_id": step_id, "action": action})
         self.notifier.notify(run_id, "action")
         return run
+
+
+def _bump(db: Session, run: Run, expected_version: int | None, **values: Any) -> None:
+    """Compare-and-set on the run's version, inside the caller's transaction: two tabs cannot
+    both move the same step, nor act on a step the other has already moved past."""
+    version = run.version if expected_version is None else expected_version
+    result = db.execute(
+        update(Run)
+        .where(col(Run.id) == run.id, col(Run.version) == version)
+        .values(version=version + 1, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
 
 
 def _next_on(flow: Flow, position: int, delta: int) -> int | None:
