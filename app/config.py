@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and secret live.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty: SQLite in data_dir.")
     redis_url: str = Field(default="", description="Redis URL for the socket manager; empty: in-process.")
+    redis_channel: str = Field(
+        default="tovholder", description="Redis pub/sub channel; servers of one deployment share it."
+    )
     secret_key: str = Field(default="", description="Signs cookies; empty: generated under data_dir.")
     public_url: str = Field(default="", description="Base URL the QR code encodes; empty: LAN address.")
     host: str = "0.0.0.0"

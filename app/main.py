@@ -36,7 +36,7 @@ class Tovholder:
         self.registry = build_registry()
         self.flows = load_flows(settings.sessions_dir, self.registry)
         self.engine = make_engine(settings.resolved_database_url)
-        self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds)
+        self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds, settings.redis_channel)
         self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)

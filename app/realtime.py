@@ -35,8 +35,10 @@ Renderer = Callable[[int, frozenset[str]], Awaitable[list[Push]]]
 
 
 class Realtime:
-    def __init__(self, redis_url: str = "", coalesce_seconds: float = 0.25) -> None:
-        manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+    def __init__(
+        self, redis_url: str = "", coalesce_seconds: float = 0.25, channel: str = "tovholder"
+    ) -> None:
+        manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager,

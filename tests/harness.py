@@ -134,7 +134,9 @@ class Server:
         return cli(self.env, *args, stdin=stdin)
 
 
-def server_env(data_dir: Path, port: int, database_url: str = "", redis_url: str = "") -> dict[str, str]:
+def server_env(
+    data_dir: Path, port: int, database_url: str = "", redis_url: str = "", redis_channel: str = ""
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
     env.update(
         TOVHOLDER_DATA_DIR=str(data_dir),
@@ -149,6 +151,8 @@ def server_env(data_dir: Path, port: int, database_url: str = "", redis_url: str
         env["TOVHOLDER_DATABASE_URL"] = database_url
     if redis_url:
         env["TOVHOLDER_REDIS_URL"] = redis_url
+        # One channel per test: parallel test runs sharing the Redis server never hear each other.
+        env["TOVHOLDER_REDIS_CHANNEL"] = redis_channel or f"tovholder-test-{secrets.token_hex(4)}"
     return env
 
 

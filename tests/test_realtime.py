@@ -4,6 +4,7 @@ one session through PostgreSQL and Redis."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,11 +105,14 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     require_service("Redis", "127.0.0.1", 6379)
     with postgres_database() as url:
         servers = []
+        channel = f"tovholder-test-{secrets.token_hex(4)}"  # the two hosts share it; nobody else does
         for name in ("a", "b"):
             port = free_port()
             data = tmp_path / name
             data.mkdir()
-            servers.append(Server(env=server_env(data, port, url, REDIS_URL), port=port, data_dir=data))
+            servers.append(
+                Server(env=server_env(data, port, url, REDIS_URL, channel), port=port, data_dir=data)
+            )
         made = servers[0].cli("user", "add", "t@example.org", "--password-stdin", stdin=PASSWORD + "\n")
         assert made.returncode == 0, made.stderr
         for s in servers:
