@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exercises import AnyExercise, LocalText
 from exercises.base import LOCALES
+from exercises.words import text as text  # picks a flow text's language; here for the app to import
 
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_FLOW_BYTES = 512 * 1024
@@ -245,10 +246,3 @@ def load_flows(directory: Path, registry: Mapping[str, AnyExercise]) -> dict[str
     if problems:
         raise FlowError(problems)
     return flows
-
-
-def text(value: Mapping[str, str] | None, locale: str, fallback: str = "en") -> str:
-    """Pick a text in the wanted language, else the fallback, else any."""
-    if not value:
-        return ""
-    return value.get(locale) or value.get(fallback) or next(iter(value.values()))

@@ -3,11 +3,12 @@ writes; this module reads, and hands exercises their context (units, people, sta
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
 from app.flows import Flow, Step
@@ -16,6 +17,16 @@ from exercises import AnyExercise
 from exercises.base import Entry, Member, Source, StepContext
 
 MAX_SOURCE_DEPTH = 3
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored answer that does not fit its exercise's answer model (the model changed since)."""
+
+    answer_id: int
+    step_id: str
+    reason: str  # where and why it does not fit, without the answer's content
 
 
 @dataclass
@@ -74,9 +85,20 @@ class PhoneView:
 
 
 class Reader:
-    def __init__(self, registry: Mapping[str, AnyExercise], min_group_size: int) -> None:
+    def __init__(
+        self,
+        registry: Mapping[str, AnyExercise],
+        min_group_size: int,
+        unreadable: list[Unreadable] | None = None,
+    ) -> None:
         self.registry = registry
         self.min_group_size = min_group_size
+        self.unreadable = unreadable
+
+    def lenient(self) -> Reader:
+        """A reader that sets aside the answers that do not fit their exercise, in `unreadable`,
+        and reads on without them (for the exports, which say so); this one refuses to."""
+        return Reader(self.registry, self.min_group_size, unreadable=[])
 
     def team(self, db: Session, run: Run) -> Team | None:
         return db.get(Team, run.team_id) if run.team_id is not None else None
@@ -102,10 +124,32 @@ class Reader:
             .where(Answer.run_id == run.id, Answer.step_id == step.id)
             .order_by(col(Answer.id))
         ).all()
-        return [
-            Entry(id=aid or 0, answer=exercise.load_answer(payload), participant=pid, unit=unit)
-            for aid, payload, pid, unit in rows
-        ]
+        entries: list[Entry[Any]] = []
+        for aid, payload, pid, unit in rows:
+            try:
+                answer = exercise.load_answer(payload)
+            except ValidationError as exc:
+                if self.unreadable is None:
+                    raise
+                self._set_aside(run, step, aid or 0, exc)
+                continue
+            entries.append(Entry(id=aid or 0, answer=answer, participant=pid, unit=unit))
+        return entries
+
+    def _set_aside(self, run: Run, step: Step, answer_id: int, exc: ValidationError) -> None:
+        assert self.unreadable is not None
+        if any(u.answer_id == answer_id for u in self.unreadable):
+            return  # read before, as another step's source
+        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors())
+        log.error(
+            "run %s step %s: answer %d does not fit %s (%s)",
+            run.id,
+            step.id,
+            answer_id,
+            step.exercise,
+            where,
+        )
+        self.unreadable.append(Unreadable(answer_id=answer_id, step_id=step.id, reason=where))
 
     def context(
         self,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from exercises.base import AnswerInvalid, Exercise, LocalText
 from exercises.commitments import Commitments
@@ -20,7 +24,7 @@ from exercises.talk import Talk
 from exercises.timer import Timer
 from exercises.word_cloud import WordCloud
 
-AnyExercise = Exercise[Any, Any]
+AnyExercise = Exercise[Any, Any, Any]
 
 REGISTERED: tuple[type[AnyExercise], ...] = (
     Talk,
@@ -39,22 +43,82 @@ REGISTERED: tuple[type[AnyExercise], ...] = (
     Matrix,
 )
 
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
 
 class RegistryError(RuntimeError):
     pass
 
 
 def build_registry(classes: tuple[type[AnyExercise], ...] = REGISTERED) -> dict[str, AnyExercise]:
+    """The registered exercises by name. Fails, naming each type and what it lacks, where one
+    cannot work (docs/exercises/README.md says what a type needs)."""
     registry: dict[str, AnyExercise] = {}
+    problems: list[str] = []
     for cls in classes:
-        if cls.name in registry:
-            other = type(registry[cls.name])
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not NAME.match(name):
+            problems.append(f"{where}: `name` must be lowercase letters, digits and '_' (it is {name!r})")
+            continue
+        if name in registry:
+            other = type(registry[name])
             raise RegistryError(
-                f"two exercises are named {cls.name!r}: {other.__module__}.{other.__qualname__} "
-                f"and {cls.__module__}.{cls.__qualname__}"
+                f"two exercises are named {name!r}: {other.__module__}.{other.__qualname__} and {where}"
             )
-        registry[cls.name] = cls()
+        missing = _missing_in_class(cls)
+        exercise = None if missing else cls()
+        if exercise is not None:
+            missing = _missing_in_folder(exercise)
+        if exercise is None or missing:
+            problems.append(f"exercise {name!r} ({where}) lacks " + "; ".join(missing))
+            continue
+        registry[name] = exercise
+    if problems:
+        raise RegistryError("\n".join(problems))
     return registry
 
 
-__all__ = ["REGISTERED", "AnswerInvalid", "AnyExercise", "Exercise", "LocalText", "build_registry"]
+def _missing_in_class(cls: type[AnyExercise]) -> list[str]:
+    """The models and methods a type must have and this one lacks."""
+    missing = [
+        f"`{attr}` (a pydantic model)"
+        for attr in ("settings_model", "answer_model", "result_model")
+        if not (isinstance(getattr(cls, attr, None), type) and issubclass(getattr(cls, attr), BaseModel))
+    ]
+    missing += [f"the method {method}()" for method in sorted(cls.__abstractmethods__)]
+    if cls.has_actions and cls.act is Exercise.act:
+        missing.append("the method act() (it sets has_actions)")
+    return missing
+
+
+def _missing_in_folder(exercise: AnyExercise) -> list[str]:
+    """The templates and the docs page a type must ship in its folder and this one lacks."""
+    folder = exercise.package_dir
+    templates = ["results.html"]
+    if exercise.collects_answers:
+        templates += ["fields.html", "sent.html"]
+    if exercise.has_actions:
+        templates.append("console.html")
+    missing = [_shown(folder, exercise.template_dir / t) for t in templates if not exercise.has_template(t)]
+    page = exercise.docs_page
+    if not page.is_file():
+        missing.append(f"{_shown(folder, page)} (its docs page)")
+    elif not page.read_text(encoding="utf-8").startswith(f"# {exercise.name}\n"):
+        missing.append(f"a first line '# {exercise.name}' in {_shown(folder, page)}")
+    return missing
+
+
+def _shown(folder: Path, path: Path) -> str:
+    return f"{folder.name}/{path.relative_to(folder)}"
+
+
+__all__ = [
+    "REGISTERED",
+    "AnswerInvalid",
+    "AnyExercise",
+    "Exercise",
+    "LocalText",
+    "RegistryError",
+    "build_registry",
+]

@@ -1,20 +1,24 @@
 """What every exercise type provides. An exercise imports nothing of the app: it validates and
-aggregates what it is given, and ships its own templates (`<name>/fields.html` for the phone form,
-`<name>/results.html` for the projector)."""
+aggregates what it is given, ships its own templates, stylesheet and docs page in its folder, and
+says through hooks what it gives the exports and the posters (docs/exercises/README.md)."""
 
 from __future__ import annotations
 
 import random
 import re
+import sys
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from exercises.poster import PosterPart, PosterSlot, Style
+from exercises.words import Words, compact_json
 
 LOCALES = ("en", "nb", "nn", "da", "sv")
 
@@ -101,6 +105,12 @@ def places(scores: Sequence[float]) -> list[int]:
     return out
 
 
+def in_order_of(keys: Sequence[str], order: Mapping[str, Any]) -> list[str]:
+    """Keys in the order of `order`'s keys (a flow's items or options); unknown keys last."""
+    place = {k: i for i, k in enumerate(order)}
+    return sorted(keys, key=lambda k: place.get(k, len(place)))
+
+
 def longest(text: Mapping[str, str]) -> int:
     """The longest of a text's languages, in characters."""
     return max((len(v) for v in text.values()), default=0)
@@ -122,6 +132,7 @@ ScaleLabel = Annotated[LocalText, AfterValidator(_short_label)]
 
 S = TypeVar("S", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 
 
 class Option(Strict):
@@ -173,9 +184,6 @@ class Source:
     result: BaseModel
     entries: tuple[Entry[Any], ...] = ()
     state: Mapping[str, Any] = field(default_factory=dict)
-    settings: BaseModel | None = None
-    title: Mapping[str, str] = field(default_factory=dict)
-    ctx: StepContext | None = None
 
 
 @dataclass(frozen=True)
@@ -191,9 +199,6 @@ class StepContext:
     earlier: Source | None = None  # the team's earlier result named by the step's `earlier:` key
     unit: str | None = None  # when parsing an answer: the answering person's unit
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def with_unit(self, unit: str | None) -> StepContext:
-        return replace(self, unit=unit)
 
 
 @dataclass(frozen=True)
@@ -225,28 +230,67 @@ def split_by_unit(entries: Sequence[Entry[A]], min_group_size: int) -> Split[A]:
     return Split(shown=shown, merged=merged, merged_units=len(small), hidden=0)
 
 
-class Exercise(ABC, Generic[S, A]):
-    """One type of interaction. Subclasses set the class attributes and the methods below."""
+class ResultMismatch(ValueError):
+    """A result or a stored answer that does not fit the exercise's own model. The app reports it
+    (logged with the run and the step, and said where the export would show the step) instead of
+    showing something else in its place."""
+
+
+class Exercise(ABC, Generic[S, A, R]):
+    """One type of interaction, and everything it gives the rest of the app. Subclasses set the
+    class attributes and the abstract methods; every other hook has a default."""
 
     name: ClassVar[str]
     settings_model: ClassVar[type[BaseModel]]
     answer_model: ClassVar[type[BaseModel]]
+    result_model: ClassVar[type[BaseModel]]  # what aggregate() returns
     collects_answers: ClassVar[bool] = True
     has_actions: ClassVar[bool] = False  # the tovholder acts on the step (console.html)
+    keeps_time: ClassVar[bool] = False  # it runs a countdown of its own: the console offers no step timer
+    reveals_units: ClassVar[bool] = False  # an answer names units by the rater's own: exports withhold
+    # it for a person whose small unit is pooled as "other"
+    poster_style: ClassVar[Style | None] = None  # how its items print in a poster section of no set
+    # style: None leaves it to the section's other steps, else "list"
     doc: ClassVar[str] = ""
+
+    # --- its folder ---------------------------------------------------------------------------
+
+    @property
+    def package_dir(self) -> Path:
+        """The exercise's folder: templates/, static/style.css and README.md (its docs page)."""
+        module = sys.modules[type(self).__module__]
+        return Path(module.__file__ or ".").parent
 
     @property
     def template_dir(self) -> Path:
-        import sys
+        return self.package_dir / "templates"
 
-        module = sys.modules[type(self).__module__]
-        return Path(module.__file__ or ".").parent / "templates"
+    @property
+    def static_dir(self) -> Path:
+        return self.package_dir / "static"
+
+    @property
+    def docs_page(self) -> Path:
+        return self.package_dir / "README.md"
+
+    def has_template(self, name: str) -> bool:
+        return (self.template_dir / name).is_file()
+
+    # --- models -------------------------------------------------------------------------------
 
     def settings(self, raw: Mapping[str, Any]) -> S:
         return self.settings_model.model_validate(raw)  # type: ignore[return-value]
 
     def load_answer(self, payload: Mapping[str, Any]) -> A:
         return self.answer_model.model_validate(payload)  # type: ignore[return-value]
+
+    def own_result(self, result: BaseModel) -> R:
+        """The result, checked to be this exercise's own; ResultMismatch where it is not."""
+        if not isinstance(result, self.result_model):
+            raise ResultMismatch(
+                f"{self.name}: the result is a {type(result).__name__}, not a {self.result_model.__name__}"
+            )
+        return result  # type: ignore[return-value]
 
     @abstractmethod
     def max_answers(self, settings: S, ctx: StepContext) -> int:
@@ -257,7 +301,7 @@ class Exercise(ABC, Generic[S, A]):
         """Validate a submitted form (or socket payload); raise AnswerInvalid with a clear message."""
 
     @abstractmethod
-    def aggregate(self, settings: S, entries: Sequence[Entry[A]], ctx: StepContext) -> BaseModel:
+    def aggregate(self, settings: S, entries: Sequence[Entry[A]], ctx: StepContext) -> R:
         """Results for the projector and exports; must handle no answers at all."""
 
     def sources(self, settings: S) -> tuple[str, ...]:
@@ -288,12 +332,28 @@ class Exercise(ABC, Generic[S, A]):
         """What a tovholder would plausibly have done on the step, for `tovholder demo`."""
         return self.initial_state(settings, ctx)
 
+    # --- what it gives the exports and the posters ----------------------------------------------
+
+    def answer_text(self, settings: S, answer: A, result: R, words: Words) -> str:
+        """One answer as a readable text, for the CSV export's `answer` column. By default its
+        JSON. `result` gives the texts of option and item ids."""
+        return compact_json(answer.model_dump(mode="json"))
+
+    def markdown(self, settings: S, result: R, words: Words) -> list[str] | None:
+        """The step's results as Markdown lines (exercises.markdown keeps a person's text inert),
+        for the Markdown export. None: the export shows the result as JSON. Never a name."""
+        return None
+
+    def poster(self, settings: S, result: R, entries: Sequence[Entry[A]], slot: PosterSlot) -> PosterPart:
+        """What the step gives a poster section it is tagged for. By default nothing."""
+        return PosterPart()
+
 
 class NoAnswer(Strict):
     """The answer model of an exercise that takes no answers."""
 
 
-class NoAnswers(Exercise[S, NoAnswer]):
+class NoAnswers(Exercise[S, NoAnswer, R]):
     """An exercise that takes no answers (an info slide, groups, a round, a timer): the phones
     look at the big screen."""
 

@@ -1,5 +1,5 @@
-"""Docs stay honest: every registered exercise has a page, every command and option of the
-`tovholder` command is in the README."""
+"""Docs stay honest: every registered exercise has a page in its folder, every command and option
+of the `tovholder` command is in the README."""
 
 from __future__ import annotations
 
@@ -14,13 +14,21 @@ from tests.harness import ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", sorted(build_registry()))
-def test_every_registered_exercise_has_a_docs_page(name: str) -> None:
-    page = ROOT / "docs" / "exercises" / f"{name}.md"
-    assert page.exists(), f"docs/exercises/{name}.md is missing"
+REGISTRY = build_registry()
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_exercise_has_a_docs_page_in_its_folder(name: str) -> None:
+    page = ROOT / "exercises" / name / "README.md"
+    assert REGISTRY[name].docs_page == page
+    assert page.exists(), f"exercises/{name}/README.md is missing"
     text = page.read_text(encoding="utf-8")
     assert text.startswith(f"# {name}\n"), f"{page} should start with '# {name}'"
-    assert f"[{name}]({name}.md)" in (ROOT / "docs" / "exercises" / "README.md").read_text(encoding="utf-8")
+
+
+def test_no_exercise_page_is_left_outside_its_folder() -> None:
+    stray = sorted(p.name for p in (ROOT / "docs" / "exercises").glob("*.md") if p.name != "README.md")
+    assert not stray, f"docs/exercises/ holds pages of exercises; they belong in exercises/<name>/: {stray}"
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: str = "tovholder") -> list[tuple[str, list[str]]]:

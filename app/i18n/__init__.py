@@ -17,6 +17,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from exercises.words import Words
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_LOCALE = "en"
 LANGUAGE_NAMES = {
@@ -67,6 +69,16 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def words(locale: str, fallback: str = DEFAULT_LOCALE) -> Words:
+    """The catalogues of one language, for what exercises write outside templates (exports,
+    posters). `fallback` is the flow's default language, for flow texts."""
+    chosen = locale if locale in available_locales() else DEFAULT_LOCALE
+    catalogue = translations(chosen)
+    return Words(
+        locale=locale, fallback=fallback, catalogue=catalogue.gettext, plural_catalogue=catalogue.ngettext
+    )
 
 
 def pick_locale(accept_language: str | None, supported: tuple[str, ...] | None = None) -> str:

@@ -16,6 +16,10 @@ from babel.dates import format_date
 from pydantic import BaseModel, Field
 
 from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict, clean_text
+from exercises.markdown import md, md_table, no_answers
+from exercises.poster import Commitment as PosterCommitment
+from exercises.poster import PosterPart, PosterSlot
+from exercises.words import Words
 
 WHAT_CAP = 300
 WHO_LENGTH = 80
@@ -106,10 +110,11 @@ def _full_label(iso: str, locale: str) -> str:
         return iso
 
 
-class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer]):
+class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsResult]):
     name = "commitments"
     settings_model = CommitmentsSettings
     answer_model = CommitmentsAnswer
+    result_model = CommitmentsResult
     has_actions = True
     doc = "Who does what by when; sorted by date, with the follow-up date the tovholder sets."
 
@@ -239,6 +244,46 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer]):
         while day.weekday() >= 5:
             day += timedelta(days=1)
         return {"follow_up": day.isoformat()}
+
+    def answer_text(
+        self,
+        settings: CommitmentsSettings,
+        answer: CommitmentsAnswer,
+        result: CommitmentsResult,
+        words: Words,
+    ) -> str:
+        return " | ".join((answer.what, answer.who, answer.when))
+
+    def markdown(self, settings: CommitmentsSettings, result: CommitmentsResult, words: Words) -> list[str]:
+        _ = words.gettext
+        lines: list[str] = []
+        if result.follow_up_label:
+            lines += [_(N_("Follow-up")) + ": **" + md(result.follow_up_label) + "**", ""]
+        if not result.items:
+            return lines + no_answers(words)
+        rows = []
+        for item in result.items:
+            what = md(item.what) + (f" (×{item.count})" if item.count > 1 else "")
+            rows.append([what, md(item.who), md(item.label or item.when)])
+        return lines + md_table([_(N_("What")), _(N_("Who")), _(N_("When"))], rows)
+
+    def poster(
+        self,
+        settings: CommitmentsSettings,
+        result: CommitmentsResult,
+        entries: Sequence[Entry[CommitmentsAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """The poster's table of who does what by when, and the follow-up date."""
+        words = slot.words
+        part = PosterPart()
+        for item in result.items:
+            when = words.date(date.fromisoformat(item.date), "medium") if item.date else item.when
+            part.commitments.append(PosterCommitment(what=item.what, who=item.who, when=when))
+        if result.follow_up:
+            day = words.date(date.fromisoformat(result.follow_up), "full")
+            part.follow_up = words.gettext(N_("Follow-up meeting: %(date)s"), date=day)
+        return part
 
 
 def _demo_date(when: str, today: date) -> str:

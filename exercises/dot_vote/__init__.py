@@ -20,10 +20,14 @@ from exercises.base import (
     Option,
     StepContext,
     Strict,
+    in_order_of,
     places,
     unique_ids,
     whole_number,
 )
+from exercises.markdown import md, md_table, no_answers
+from exercises.poster import PosterItem, PosterPart, PosterSlot
+from exercises.words import Words
 
 MAX_OPTIONS = 20
 MAX_BUDGET = 20
@@ -132,10 +136,12 @@ class DotVoteResult(BaseModel):
     options: list[VoteRow]
 
 
-class DotVote(Exercise[DotVoteSettings, DotVoteAnswer]):
+class DotVote(Exercise[DotVoteSettings, DotVoteAnswer, DotVoteResult]):
     name = "dot_vote"
     settings_model = DotVoteSettings
     answer_model = DotVoteAnswer
+    result_model = DotVoteResult
+    poster_style = "cards"
     doc = "Each person spreads a budget of dots over fixed options, or over groups or cards of a step."
 
     def max_answers(self, settings: DotVoteSettings, ctx: StepContext) -> int:
@@ -233,3 +239,42 @@ class DotVote(Exercise[DotVoteSettings, DotVoteAnswer]):
             pick = rng.choices(open_, weights=[weights[i] for i in open_])[0]
             dots[choices[pick].id] = dots.get(choices[pick].id, 0) + 1
         return [DotVoteAnswer(dots=dots)]
+
+    def answer_text(
+        self, settings: DotVoteSettings, answer: DotVoteAnswer, result: DotVoteResult, words: Words
+    ) -> str:
+        labels = {o.id: words.text(o.text) for o in settings.options or []}
+        labels.update({o.id: words.text(o.text) for o in result.options})
+        shown = in_order_of(list(answer.dots), labels)
+        return "; ".join(f"{labels.get(k, k)}: {_dots(answer.dots[k], words)}" for k in shown)
+
+    def markdown(self, settings: DotVoteSettings, result: DotVoteResult, words: Words) -> list[str]:
+        if not result.count:
+            return no_answers(words)
+        _ = words.gettext
+        options = sorted(result.options, key=lambda o: (o.place, -o.dots))
+        header = [_(N_("Place")), _(N_("Option")), _(N_("Dots")), _(N_("People"))]
+        rows = [[str(o.place), md(words.text(o.text)), str(o.dots), str(o.voters)] for o in options]
+        return [_(N_("People who voted: %(num)d"), num=result.count), "", *md_table(header, rows)]
+
+    def poster(
+        self,
+        settings: DotVoteSettings,
+        result: DotVoteResult,
+        entries: Sequence[Entry[DotVoteAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """The options by dots, the most first."""
+        items: list[PosterItem] = []
+        for option in result.options:
+            # TRANSLATORS: under a voted option on a poster: how many dots it got.
+            note = slot.words.ngettext("%(num)d dot", "%(num)d dots", option.dots)
+            items.append(PosterItem(id=option.id, text=slot.words.text(option.text), note=note))
+        return PosterPart(items=items)
+
+
+def _dots(num: int, words: Words) -> str:
+    # The five languages say "1 dot" and "n dots" alike: one form for one, another for the rest.
+    if num == 1:
+        return words.gettext(N_("1 dot"))
+    return words.gettext(N_("%(num)d dots"), num=num)

@@ -14,6 +14,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict, clean_text
+from exercises.markdown import md, md_item, no_answers
+from exercises.poster import PosterItem, PosterPart, PosterSlot
+from exercises.words import Words
 
 HARD_CAP = 1000
 MAX_GROUPS = 12
@@ -117,11 +120,13 @@ def _words(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"\w+", text.casefold()) if len(w) >= 4}
 
 
-class Grouping(Exercise[GroupingSettings, GroupingAnswer]):
+class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
     name = "grouping"
     settings_model = GroupingSettings
     answer_model = GroupingAnswer
+    result_model = GroupingResult
     has_actions = True
+    poster_style = "cards"
     doc = "The tovholder clusters cards (from cards_from, or written here) into named groups."
 
     def sources(self, settings: GroupingSettings) -> tuple[str, ...]:
@@ -290,3 +295,35 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer]):
                     index = rng.randrange(len(groups))
             groups[index]["cards"].append(card.id)
         return {"groups": groups}
+
+    def answer_text(
+        self, settings: GroupingSettings, answer: GroupingAnswer, result: GroupingResult, words: Words
+    ) -> str:
+        return answer.text
+
+    def markdown(self, settings: GroupingSettings, result: GroupingResult, words: Words) -> list[str]:
+        lines: list[str] = []
+        for group in result.groups:
+            lines += [f"### {md(group.name)} ({len(group.cards)})", ""]
+            lines += ["- " + md_item(c.text) for c in group.cards] or no_answers(words)
+            lines.append("")
+        if result.ungrouped:
+            lines += ["### " + words.gettext(N_("Not grouped")), ""]
+            lines += ["- " + md_item(c.text) for c in result.ungrouped]
+            lines.append("")
+        return lines[:-1] if lines else no_answers(words)
+
+    def poster(
+        self,
+        settings: GroupingSettings,
+        result: GroupingResult,
+        entries: Sequence[Entry[GroupingAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """Each group with its cards as the note, then the cards left in the pile."""
+        items = [
+            PosterItem(id=group.id, text=group.name, note=" · ".join(c.text for c in group.cards) or None)
+            for group in result.groups
+        ]
+        items += [PosterItem(id=card.id, text=card.text) for card in result.ungrouped]
+        return PosterPart(items=items)

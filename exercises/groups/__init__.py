@@ -174,9 +174,10 @@ def _seed(form: Mapping[str, Any]) -> str:
     return seed
 
 
-class Groups(NoAnswers[GroupsSettings]):
+class Groups(NoAnswers[GroupsSettings, GroupsResult]):
     name = "groups"
     settings_model = GroupsSettings
+    result_model = GroupsResult
     has_actions = True
     doc = "Splits everyone who joined into groups (units mixed or kept), with roles; phones show theirs."
 

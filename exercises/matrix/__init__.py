@@ -23,11 +23,15 @@ from exercises.base import (
     ScaleLabel,
     StepContext,
     Strict,
+    in_order_of,
     longest,
     split_by_unit,
     unique_ids,
     whole_number,
 )
+from exercises.markdown import md, md_em, md_table
+from exercises.poster import Heatmap, PosterPart, PosterSlot
+from exercises.words import Words
 
 MAX_ITEMS = 7
 MAX_UNITS = 12
@@ -104,10 +108,12 @@ def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-class Matrix(Exercise[MatrixSettings, MatrixAnswer]):
+class Matrix(Exercise[MatrixSettings, MatrixAnswer, MatrixResult]):
     name = "matrix"
     settings_model = MatrixSettings
     answer_model = MatrixAnswer
+    result_model = MatrixResult
+    reveals_units = True  # an answer rates every unit but the rater's own
     doc = "Each person rates, from their unit, the work with every other unit; a unit-by-unit heatmap."
 
     def max_answers(self, settings: MatrixSettings, ctx: StepContext) -> int:
@@ -208,6 +214,58 @@ class Matrix(Exercise[MatrixSettings, MatrixAnswer]):
             }
         return [MatrixAnswer(ratings=ratings)]
 
+    def answer_text(
+        self, settings: MatrixSettings, answer: MatrixAnswer, result: MatrixResult, words: Words
+    ) -> str:
+        labels = {item.id: words.text(item.text) for item in settings.items}
+        labels.update({item.id: words.text(item.text) for item in result.items})
+        parts = []
+        for unit, items in answer.ratings.items():
+            rated = ", ".join(f"{labels.get(k, k)} {items[k]}" for k in in_order_of(list(items), labels))
+            parts.append(f"{unit}: {rated}")
+        return "; ".join(parts)
+
+    def markdown(self, settings: MatrixSettings, result: MatrixResult, words: Words) -> list[str]:
+        _ = words.gettext
+        lines: list[str] = []
+        if result.rows:
+            how = _(N_("Rows: the unit that rates. Columns: the unit it rates. Mean from 1 to 5."))
+            lines += [md_em(how), ""]
+            header = [" ", *(md(u) for u in result.units)]
+            rows = []
+            for row in result.rows:
+                cells = [f"{md(row.unit)} ({row.people})"]
+                cells += ["—" if c.own else words.number(c.mean) for c in row.cells]
+                rows.append(cells)
+            lines += md_table(header, rows)
+        else:
+            lines.append(md_em(_(N_("No unit had enough people answering to show."))))
+        if result.hidden_units:
+            hidden = _(N_("Units hidden: too few people answered: %(num)d"), num=result.hidden_units)
+            lines += ["", md_em(hidden)]
+        return lines
+
+    def poster(
+        self,
+        settings: MatrixSettings,
+        result: MatrixResult,
+        entries: Sequence[Entry[MatrixAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """The heatmap, where at least two units are there to rate each other."""
+        heatmap = _heatmap(result, slot.words)
+        if heatmap is None:
+            return PosterPart()
+        _ = slot.words.gettext
+        heading = _(
+            N_("%(heading)s (1 = %(low)s, %(max)d = %(high)s)"),
+            heading=_(N_("How it works between our units")),
+            low=slot.words.text(result.low),
+            max=result.points,
+            high=slot.words.text(result.high),
+        )
+        return PosterPart(heatmap=heatmap, heatmap_heading=heading)
+
 
 def _by_unit(entries: Sequence[Entry[MatrixAnswer]]) -> dict[str, list[Entry[MatrixAnswer]]]:
     out: dict[str, list[Entry[MatrixAnswer]]] = {}
@@ -215,3 +273,26 @@ def _by_unit(entries: Sequence[Entry[MatrixAnswer]]) -> dict[str, list[Entry[Mat
         if entry.unit:
             out.setdefault(entry.unit, []).append(entry)
     return out
+
+
+def _heatmap(result: MatrixResult, words: Words) -> Heatmap | None:
+    units = list(result.units)
+    if len(units) < 2 or not result.rows:
+        return None
+    rows = {row.unit: row for row in result.rows}
+    cells: list[list[float | None]] = []
+    for rater in units:
+        row = rows.get(rater)
+        if row is None:
+            cells.append([None] * len(units))
+            continue
+        by_unit = {cell.unit: cell for cell in row.cells}
+        cells.append(
+            [None if rated == rater or rated not in by_unit else by_unit[rated].mean for rated in units]
+        )
+    note = None
+    if len(rows) < len(units):
+        # TRANSLATORS: the legend of the grey rows of a poster's heatmap.
+        grey = N_("Grey: fewer than %(num)d people of the unit answered, so its row is hidden")
+        note = words.gettext(grey, num=result.min_group_size)
+    return Heatmap(units=units, cells=cells, scale_max=result.points, note=note)

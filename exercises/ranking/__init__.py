@@ -22,6 +22,9 @@ from exercises.base import (
     unique_ids,
     whole_number,
 )
+from exercises.markdown import md, md_table, no_answers
+from exercises.poster import PosterItem, PosterPart, PosterSlot
+from exercises.words import Words
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
@@ -69,10 +72,12 @@ class RankingResult(BaseModel):
     options: list[RankRow]
 
 
-class Ranking(Exercise[RankingSettings, RankingAnswer]):
+class Ranking(Exercise[RankingSettings, RankingAnswer, RankingResult]):
     name = "ranking"
     settings_model = RankingSettings
     answer_model = RankingAnswer
+    result_model = RankingResult
+    poster_style = "list"
     doc = "Each person puts 2-10 options in order; Borda count, mean place, ties share a place."
 
     def max_answers(self, settings: RankingSettings, ctx: StepContext) -> int:
@@ -151,3 +156,37 @@ class Ranking(Exercise[RankingSettings, RankingAnswer]):
             score[option.id] = base * 1.5 - i * 0.3 + rng.gauss(0, 1.6)
         order = sorted(score, key=lambda oid: -score[oid])
         return [RankingAnswer(order=order)]
+
+    def answer_text(
+        self, settings: RankingSettings, answer: RankingAnswer, result: RankingResult, words: Words
+    ) -> str:
+        labels = {o.id: words.text(o.text) for o in settings.options}
+        labels.update({o.id: words.text(o.text) for o in result.options})
+        return "; ".join(f"{i}. {labels.get(k, k)}" for i, k in enumerate(answer.order, 1))
+
+    def markdown(self, settings: RankingSettings, result: RankingResult, words: Words) -> list[str]:
+        if not result.count:
+            return no_answers(words)
+        _ = words.gettext
+        options = sorted(result.options, key=lambda o: (o.place, -o.points))
+        header = [_(N_("Place")), _(N_("Option")), _(N_("Points")), _(N_("Mean place"))]
+        rows = [
+            [str(o.place), md(words.text(o.text)), str(o.points), words.number(o.mean_place)] for o in options
+        ]
+        return [_(N_("People who ranked: %(num)d"), num=result.count), "", *md_table(header, rows)]
+
+    def poster(
+        self,
+        settings: RankingSettings,
+        result: RankingResult,
+        entries: Sequence[Entry[RankingAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """The options in the room's order."""
+        items: list[PosterItem] = []
+        for option in result.options:
+            # TRANSLATORS: under a ranked option on a poster: the place the room gave it.
+            place = N_("place %(num)d")
+            note = slot.words.gettext(place, num=option.place)
+            items.append(PosterItem(id=option.id, text=slot.words.text(option.text), note=note))
+        return PosterPart(items=items)

@@ -68,10 +68,12 @@ def _order(state: Mapping[str, Any]) -> list[str]:
     return [str(s) for s in order] if isinstance(order, list) else []
 
 
-class Round(NoAnswers[RoundSettings]):
+class Round(NoAnswers[RoundSettings, RoundResult]):
     name = "round"
     settings_model = RoundSettings
+    result_model = RoundResult
     has_actions = True
+    keeps_time = True  # its own countdown: the console offers no step timer beside it
     doc = "A speaking round: groups, units or numbered speakers in turn, each with a countdown."
 
     def sources(self, settings: RoundSettings) -> tuple[str, ...]:

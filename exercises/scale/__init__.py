@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from exercises.base import N_, AnswerInvalid, Entry, Exercise, LocalText, StepContext, Strict
+from exercises.markdown import md, no_answers
+from exercises.words import Words
 
 
 class ScaleSettings(Strict):
@@ -34,10 +36,11 @@ class ScaleResult(BaseModel):
         return max(self.counts) if self.counts else 0
 
 
-class Scale(Exercise[ScaleSettings, ScaleAnswer]):
+class Scale(Exercise[ScaleSettings, ScaleAnswer, ScaleResult]):
     name = "scale"
     settings_model = ScaleSettings
     answer_model = ScaleAnswer
+    result_model = ScaleResult
     doc = "One item rated 1-5 or 1-7 between two labels; distribution, median and mean."
 
     def max_answers(self, settings: ScaleSettings, ctx: StepContext) -> int:
@@ -76,3 +79,20 @@ class Scale(Exercise[ScaleSettings, ScaleAnswer]):
         centre = settings.points * 0.65 + 0.5
         value = round(rng.gauss(centre, settings.points / 5))
         return [ScaleAnswer(value=min(settings.points, max(1, value)))]
+
+    def answer_text(
+        self, settings: ScaleSettings, answer: ScaleAnswer, result: ScaleResult, words: Words
+    ) -> str:
+        return str(answer.value)
+
+    def markdown(self, settings: ScaleSettings, result: ScaleResult, words: Words) -> list[str]:
+        if not result.count:
+            return no_answers(words)
+        median = words.gettext(N_("Median: %(value)s"), value=words.number(result.median))
+        mean = words.gettext(N_("Mean: %(value)s"), value=words.number(result.mean))
+        lines = [median + " · " + mean, ""]
+        for value, count in enumerate(result.counts, 1):
+            end = settings.low if value == 1 else settings.high if value == result.points else None
+            label = f"{value} ({md(words.text(end))})" if end else str(value)
+            lines.append(f"- {label}: {count}")
+        return lines

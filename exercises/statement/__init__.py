@@ -13,10 +13,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from exercises.base import N_, AnswerInvalid, Entry, Exercise, LocalText, StepContext, Strict, clean_text
+from exercises.markdown import md_item, md_lines, no_answers
+from exercises.poster import PosterPart, PosterSlot
+from exercises.words import Words
 
 HARD_CAP = 2000
 COMMENT_CAP = 500
 MAX_REACTIONS = 20  # a person may react again to each new revision
+REACTIONS = {"agree": N_("Agree"), "adjust": N_("Adjust")}
 
 
 class StatementSettings(Strict):
@@ -96,10 +100,11 @@ def _int(value: Any) -> int | None:
     return None
 
 
-class Statement(Exercise[StatementSettings, StatementAnswer]):
+class Statement(Exercise[StatementSettings, StatementAnswer, StatementResult]):
     name = "statement"
     settings_model = StatementSettings
     answer_model = StatementAnswer
+    result_model = StatementResult
     has_actions = True
     doc = "The tovholder drafts a shared text live; phones agree or suggest an adjustment per revision."
 
@@ -222,3 +227,32 @@ class Statement(Exercise[StatementSettings, StatementAnswer]):
         ctx: StepContext,
     ) -> dict[str, Any]:
         return self.final_state(settings, samples, ctx)
+
+    def answer_text(
+        self, settings: StatementSettings, answer: StatementAnswer, result: StatementResult, words: Words
+    ) -> str:
+        word = words.gettext(REACTIONS[answer.reaction])
+        return f"{word} — {answer.comment}" if answer.comment else word
+
+    def markdown(self, settings: StatementSettings, result: StatementResult, words: Words) -> list[str]:
+        if not result.revision:
+            return no_answers(words)
+        agree, adjust = (words.gettext(REACTIONS[reaction]) for reaction in ("agree", "adjust"))
+        lines = ["> " + line for line in md_lines(result.text)]
+        lines += ["", f"{agree}: {result.agree} · {adjust}: {result.adjust}"]
+        if result.comments:
+            lines.append("")
+            for comment in result.comments:
+                word = agree if comment.reaction == "agree" else adjust
+                lines.append(f"- *{word}:* {md_item(comment.text)}")
+        return lines
+
+    def poster(
+        self,
+        settings: StatementSettings,
+        result: StatementResult,
+        entries: Sequence[Entry[StatementAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """The text the room ended with, as the poster's statement."""
+        return PosterPart(statement=result.text if result.text.strip() else None)

@@ -22,10 +22,14 @@ from exercises.base import (
     ScaleLabel,
     StepContext,
     Strict,
+    in_order_of,
     longest,
     split_by_unit,
     unique_ids,
 )
+from exercises.markdown import md, md_em, md_table, no_answers
+from exercises.poster import PosterItem, PosterPart, PosterSlot
+from exercises.words import Words
 
 MAX_ITEMS = 12
 MAX_ITEM_TEXT = 200
@@ -118,10 +122,12 @@ def earlier_medians(result: BaseModel | None) -> dict[str, float]:
     return out
 
 
-class Survey(Exercise[SurveySettings, SurveyAnswer]):
+class Survey(Exercise[SurveySettings, SurveyAnswer, SurveyResult]):
     name = "survey"
     settings_model = SurveySettings
     answer_model = SurveyAnswer
+    result_model = SurveyResult
+    poster_style = "list"
     doc = "A block of 1-12 items on one 5- or 7-point scale; medians per item, per unit where allowed."
 
     def max_answers(self, settings: SurveySettings, ctx: StepContext) -> int:
@@ -220,3 +226,55 @@ class Survey(Exercise[SurveySettings, SurveyAnswer]):
             value = round(rng.gauss(centre, settings.points / 6))
             values[item.id] = min(settings.points, max(1, value))
         return [SurveyAnswer(values=values)]
+
+    def answer_text(
+        self, settings: SurveySettings, answer: SurveyAnswer, result: SurveyResult, words: Words
+    ) -> str:
+        labels = {item.id: words.text(item.text) for item in settings.items}
+        labels.update({item.id: words.text(item.text) for item in result.items})
+        shown = in_order_of(list(answer.values), labels)
+        return "; ".join(f"{labels.get(k, k)}: {answer.values[k]}" for k in shown)
+
+    def markdown(self, settings: SurveySettings, result: SurveyResult, words: Words) -> list[str]:
+        if not result.count:
+            return no_answers(words)
+        _, num = words.gettext, words.number
+        units = result.unit_columns
+        header = [_(N_("Item")), _(N_("Answers")), _(N_("Median")), _(N_("Mean"))]
+        header += [md(u) for u in units]
+        if result.has_other:
+            header.append(_(N_("Other units")))
+        if result.has_earlier:
+            header.append(_(N_("Change")))
+        rows = []
+        for item in result.items:
+            row = [md(words.text(item.text)), str(item.count), num(item.median), num(item.mean)]
+            row += [num(item.unit_medians.get(u)) for u in units]
+            if result.has_other:
+                row.append(num(item.other_median))
+            if result.has_earlier:
+                row.append(("+" if item.change and item.change > 0 else "") + num(item.change))
+            rows.append(row)
+        lines = [_(N_("People who answered: %(num)d"), num=result.count), "", *md_table(header, rows)]
+        if result.hidden:
+            left_out = _(N_("Left out of the unit columns (small units): %(num)d"), num=result.hidden)
+            lines += ["", md_em(left_out)]
+        return lines
+
+    def poster(
+        self,
+        settings: SurveySettings,
+        result: SurveyResult,
+        entries: Sequence[Entry[SurveyAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """The items by median, the highest first."""
+        items: list[PosterItem] = []
+        for item in sorted(
+            (i for i in result.items if i.median is not None), key=lambda i: -(i.median or 0.0)
+        ):
+            # TRANSLATORS: under a survey statement on a poster: the middle answer on the scale.
+            median = N_("median %(value)s")
+            note = slot.words.gettext(median, value=slot.words.number(item.median, 1))
+            items.append(PosterItem(id=item.id, text=slot.words.text(item.text), note=note))
+        return PosterPart(items=items)

@@ -24,9 +24,10 @@ class TalkResult(BaseModel):
     pass
 
 
-class Talk(NoAnswers[TalkSettings]):
+class Talk(NoAnswers[TalkSettings, TalkResult]):
     name = "talk"
     settings_model = TalkSettings
+    result_model = TalkResult
     doc = "An info slide with presenter notes; phones show 'look at the screen'."
 
     def aggregate(

@@ -71,10 +71,12 @@ def _add_seconds(form: Mapping[str, Any]) -> int:
     return value
 
 
-class Timer(NoAnswers[TimerSettings]):
+class Timer(NoAnswers[TimerSettings, TimerResult]):
     name = "timer"
     settings_model = TimerSettings
+    result_model = TimerResult
     has_actions = True
+    keeps_time = True  # its own countdown: the console offers no step timer beside it
     doc = "A countdown on every screen; the tovholder starts, pauses, resumes, adds time, resets."
 
     def initial_state(self, settings: TimerSettings, ctx: StepContext) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -10,6 +11,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from exercises.base import Entry, Exercise, StepContext, Strict, clean_text
+from exercises.markdown import md, no_answers
+from exercises.poster import PosterItem, PosterPart, PosterSlot
+from exercises.words import Words
 
 SHOWN = 40
 
@@ -35,10 +39,12 @@ class WordCloudResult(BaseModel):
     words: list[Word]
 
 
-class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer]):
+class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer, WordCloudResult]):
     name = "word_cloud"
     settings_model = WordCloudSettings
     answer_model = WordCloudAnswer
+    result_model = WordCloudResult
+    poster_style = "list"
     doc = "Short words or phrases; the same word (any case) grows with every mention."
 
     def max_answers(self, settings: WordCloudSettings, ctx: StepContext) -> int:
@@ -84,3 +90,30 @@ class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer]):
         # Weighted towards the first samples, so a few words stand out as in a real room.
         chosen = {rng.choices(list(samples), weights=range(len(samples), 0, -1))[0] for _ in range(k)}
         return [WordCloudAnswer(word=w[: settings.max_length]) for w in sorted(chosen)]
+
+    def answer_text(
+        self, settings: WordCloudSettings, answer: WordCloudAnswer, result: WordCloudResult, words: Words
+    ) -> str:
+        return answer.word
+
+    def markdown(self, settings: WordCloudSettings, result: WordCloudResult, words: Words) -> list[str]:
+        shown = sorted(result.words, key=lambda w: (-w.count, w.text.casefold()))
+        return [f"- {md(w.text)} ({w.count})" for w in shown] if shown else no_answers(words)
+
+    def poster(
+        self,
+        settings: WordCloudSettings,
+        result: WordCloudResult,
+        entries: Sequence[Entry[WordCloudAnswer]],
+        slot: PosterSlot,
+    ) -> PosterPart:
+        """The words, the most named first, each with how many named it."""
+        items: list[PosterItem] = []
+        for word in sorted(result.words, key=lambda w: (-w.count, w.text.casefold())):
+            note = None
+            if word.count > 1:
+                # TRANSLATORS: under a word of a word cloud on a poster: how many people wrote it.
+                note = slot.words.ngettext("named %(num)d time", "named %(num)d times", word.count)
+            local = "w" + hashlib.sha1(word.text.casefold().encode()).hexdigest()[:12]
+            items.append(PosterItem(id=local, text=word.text, note=note))
+        return PosterPart(items=items)
