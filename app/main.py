@@ -21,7 +21,7 @@ from app.flows import load_flows
 from app.realtime import Push, Realtime, room
 from app.runner import Runner
 from app.security import SecurityMiddleware
-from app.templating import make_env
+from app.templating import ASSETS, exercise_assets, make_env
 from exercises import build_registry
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Any:
     api = FastAPI(title="Tovholder", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api.state.house = house
     api.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    api.mount(ASSETS, exercise_assets(house.registry), name="exercises")
 
     from app.routes import (
         errors,

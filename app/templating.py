@@ -1,5 +1,6 @@
-"""The Jinja environment: page shells in templates/, each exercise's own templates by prefix.
-Autoescaping is always on; nothing a person wrote is ever marked safe."""
+"""The Jinja environment: page shells in templates/, each exercise's own templates by prefix, and
+each exercise's own stylesheet, served from its folder. Autoescaping is always on; nothing a person
+wrote is ever marked safe."""
 
 from __future__ import annotations
 
@@ -10,11 +11,33 @@ from typing import Any
 import jinja2
 from babel.numbers import format_decimal
 from markupsafe import Markup
+from starlette.routing import Mount, Router
+from starlette.staticfiles import StaticFiles
 
 from app import i18n
 from app.config import ROOT
 from app.flows import text
 from exercises import AnyExercise
+
+ASSETS = "/exercises"  # where each exercise's static/ folder is served: /exercises/<name>/...
+STYLESHEET = "style.css"
+
+
+def exercise_styled(registry: Mapping[str, AnyExercise]) -> list[str]:
+    """The registered exercises that ship static/style.css, by name."""
+    return sorted(name for name, ex in registry.items() if (ex.static_dir / STYLESHEET).is_file())
+
+
+def exercise_assets(registry: Mapping[str, AnyExercise]) -> Router:
+    """The static files of the registered exercises, each from its own folder (mount at ASSETS).
+    Same origin, so the pages' CSP (style-src 'self') lets them in."""
+    return Router(
+        routes=[
+            Mount(f"/{name}", app=StaticFiles(directory=ex.static_dir))
+            for name, ex in sorted(registry.items())
+            if ex.static_dir.is_dir()
+        ]
+    )
 
 
 def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
@@ -40,16 +63,14 @@ def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
     # The optional templates each exercise ships: phone.html (above the phone's form) and
     # console.html (the tovholder's controls for the step).
     env.globals["phone_extras"] = {
-        f"{name}/phone.html" for name, ex in registry.items() if (ex.template_dir / "phone.html").exists()
+        f"{name}/phone.html" for name, ex in registry.items() if ex.has_template("phone.html")
     }
     env.globals["console_extras"] = {
-        f"{name}/console.html" for name, ex in registry.items() if (ex.template_dir / "console.html").exists()
+        f"{name}/console.html" for name, ex in registry.items() if ex.has_template("console.html")
     }
-    # Each exercise may ship static/css/ex-<name>.css; the page shell links the ones that exist.
-    env.globals["exercise_css"] = sorted(
-        name for name in registry if (ROOT / "static" / "css" / f"ex-{name}.css").exists()
-    )
-    env.globals["t"] = _local_text
+    # The stylesheets of the registered exercises that have one; the page shell links them.
+    env.globals["exercise_css"] = [f"{ASSETS}/{name}/{STYLESHEET}" for name in exercise_styled(registry)]
+    env.globals["t"] = _text
     env.globals["locale"] = i18n.current_locale
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.filters["iso"] = _iso
@@ -59,7 +80,7 @@ def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
 
 
 @jinja2.pass_context
-def _local_text(context: jinja2.runtime.Context, value: Mapping[str, str] | None) -> str:
+def _text(context: jinja2.runtime.Context, value: Mapping[str, str] | None) -> str:
     """A flow text in the current language; falls back to the flow's default, then any."""
     fallback = context.get("fallback_locale", "en")
     return text(value, i18n.current_locale(), fallback)
