@@ -27,26 +27,18 @@ from sqlmodel import col, select
 
 from app import i18n
 from app.db import make_engine, session_scope
-from app.exports import (
-    CSV_COLUMNS,
-    OTHER_UNIT,
-    SCHEMA_PATH,
-    SessionExport,
-    build_export,
-    csv_cell,
-    export_csv,
-    export_json,
-    export_markdown,
-    load_session,
-    md_lines,
-    schema_text,
-    unit_labels,
-)
+from app.exports import Exports, SessionData
+from app.exports.document import SCHEMA_PATH, SessionExport, build_export, export_json, schema_text
+from app.exports.session import OTHER_UNIT, unit_labels
+from app.exports.spreadsheet import CSV_COLUMNS, csv_cell, export_csv
+from app.exports.summary import export_markdown
 from app.flows import Flow, validate_flow
 from app.models import Answer, Facilitator, Participant
 from app.runner import Runner
 from app.teams import create_team
+from app.views import Reader
 from exercises import build_registry
+from exercises.markdown import md_lines
 from tests.harness import PASSWORD, ROOT, Server, login
 
 REGISTRY = build_registry()
@@ -230,6 +222,10 @@ def world(shared_sqlite_server: Server) -> Iterator[World]:
         engine.dispose()
 
 
+def load_session(world: World, run_id: int) -> SessionData:
+    return Exports(world.engine, Reader(REGISTRY, 5)).load(run_id)
+
+
 def parse_csv(text: str) -> list[dict[str, str]]:
     assert text.startswith("\ufeff")
     return list(csv.DictReader(io.StringIO(text[1:], newline="")))
@@ -294,7 +290,7 @@ def test_a_cell_that_could_start_a_formula_gets_a_quote(cell: str, expected: str
 
 
 def test_the_demo_csv_has_one_anonymous_row_per_answer(world: World) -> None:
-    text = export_csv(load_session(world.runner, world.demo_id))
+    text = export_csv(load_session(world, world.demo_id))
     raw = text.encode("utf-8")
     assert raw.startswith(b"\xef\xbb\xbf")
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
@@ -314,7 +310,7 @@ def test_the_demo_csv_has_one_anonymous_row_per_answer(world: World) -> None:
 
 
 def test_the_csv_numbers_people_by_join_order_and_keeps_their_text(world: World) -> None:
-    text = export_csv(load_session(world.runner, world.crafted_id))
+    text = export_csv(load_session(world, world.crafted_id))
     rows = parse_csv(text)
     assert list(rows[0]) == list(CSV_COLUMNS)
     assert len(rows) == answers_in_db(world, world.crafted_id)
@@ -345,7 +341,7 @@ def test_the_csv_numbers_people_by_join_order_and_keeps_their_text(world: World)
 
 
 def test_the_csv_names_only_units_big_enough_and_withholds_what_shows_a_small_one(world: World) -> None:
-    rows = parse_csv(export_csv(load_session(world.runner, world.crafted_id)))
+    rows = parse_csv(export_csv(load_session(world, world.crafted_id)))
     pulse = {r["participant"]: r["unit"] for r in rows if r["step_id"] == "pulse"}
     shown = [UNITS[0] if unit == UNITS[0] else OTHER_UNIT for unit in PEOPLE]
     assert pulse == {f"P{i}": unit for i, unit in enumerate(shown, 1)}
@@ -363,7 +359,7 @@ def test_the_csv_names_only_units_big_enough_and_withholds_what_shows_a_small_on
 
 
 def test_the_csv_answer_column_reads_like_the_answer(world: World) -> None:
-    rows = parse_csv(export_csv(load_session(world.runner, world.crafted_id)))
+    rows = parse_csv(export_csv(load_session(world, world.crafted_id)))
     first = {r["step_id"]: r["answer"] for r in reversed(rows) if r["participant"] == "P1"}
     with i18n.use_locale("nb"):
         agree = i18n.gettext("Agree")
@@ -385,7 +381,7 @@ def test_the_csv_answer_column_reads_like_the_answer(world: World) -> None:
 
 def test_the_json_round_trips_through_session_export(world: World) -> None:
     for run_id in (world.demo_id, world.crafted_id):
-        data = load_session(world.runner, run_id)
+        data = load_session(world, run_id)
         model = build_export(data, exported_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
         text = model.model_dump_json(indent=2)
         again = SessionExport.model_validate_json(text)
@@ -396,7 +392,7 @@ def test_the_json_round_trips_through_session_export(world: World) -> None:
 
 
 def test_the_json_holds_the_whole_session_and_nobody_in_it(world: World) -> None:
-    data = load_session(world.runner, world.crafted_id)
+    data = load_session(world, world.crafted_id)
     text = export_json(data)
     export = SessionExport.model_validate_json(text)
     [(snapshot,)] = world.query("SELECT flow_snapshot FROM run WHERE id = ?", world.crafted_id)
@@ -428,7 +424,7 @@ def test_the_json_holds_the_whole_session_and_nobody_in_it(world: World) -> None
 
 
 def test_the_demo_json_keeps_no_name_of_a_group_list(world: World) -> None:
-    text = export_json(load_session(world.runner, world.demo_id))
+    text = export_json(load_session(world, world.demo_id))
     for secret in world.secrets_of(world.demo_id):
         assert not re.search(rf"\b{re.escape(secret)}\b", text), secret
     export = SessionExport.model_validate_json(text)
@@ -467,7 +463,7 @@ def test_markdown_escaping(text: str, expected: list[str]) -> None:
 
 
 def test_the_markdown_summary_escapes_what_people_wrote(world: World) -> None:
-    text = export_markdown(load_session(world.runner, world.crafted_id))
+    text = export_markdown(load_session(world, world.crafted_id))
     lines = text.split("\n")
     assert lines[0] == "# Liten eksport"
     with i18n.use_locale("nb"):
@@ -489,7 +485,7 @@ def test_the_markdown_summary_escapes_what_people_wrote(world: World) -> None:
 
 
 def test_the_markdown_summary_reads_each_result(world: World) -> None:
-    text = export_markdown(load_session(world.runner, world.crafted_id))
+    text = export_markdown(load_session(world, world.crafted_id))
     assert "- Ærlighet (2)" in text  # the word cloud, by count
     assert "| 1 | Valg a | 2 | 1 |" in text  # the vote, by place
     assert "| 1 | Valg b | 2 |" in text  # the ranking: first place gives n-1 points
@@ -533,7 +529,7 @@ def test_exports_are_only_for_the_tovholder_who_owns_the_run(world: World) -> No
 def test_the_owner_downloads_each_export(world: World) -> None:
     tov = login(world.server.url)
     try:
-        data = load_session(world.runner, world.crafted_id)
+        data = load_session(world, world.crafted_id)
         code = data.run.code
         expected = {"csv": export_csv(data), "md": export_markdown(data)}
         types = {"csv": "text/csv", "json": "application/json", "md": "text/markdown"}
@@ -640,7 +636,7 @@ def test_the_export_command_writes_each_format(world: World, tmp_path: Path, fmt
     result = world.server.cli("export", str(world.crafted_id), "--format", fmt, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert str(out) in result.stdout
-    data = load_session(world.runner, world.crafted_id)
+    data = load_session(world, world.crafted_id)
     raw = out.read_bytes()
     if fmt == "json":
         assert SessionExport.model_validate_json(raw).steps == build_export(data).steps
@@ -649,7 +645,7 @@ def test_the_export_command_writes_each_format(world: World, tmp_path: Path, fmt
 
 
 def test_the_export_command_writes_to_standard_output_and_finds_a_run_by_code(world: World) -> None:
-    data = load_session(world.runner, world.crafted_id)
+    data = load_session(world, world.crafted_id)
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "export", data.run.code.lower(), "--format", "csv", "--out", "-"],
         cwd=ROOT,

@@ -24,7 +24,7 @@ async def export(house: House, me: CurrentFacilitator, run_id: int, fmt: str) ->
     if fmt not in exports.FORMATS:
         raise NotFound(N_("There is nothing at this address."))
     run = await asyncio.to_thread(house.runner.get_run, run_id, me.id)
-    body = await asyncio.to_thread(exports.export, house.runner, run_id, fmt)
+    body = await asyncio.to_thread(house.exports.export, run_id, fmt)
     return Response(
         body.encode("utf-8"),
         media_type=exports.MEDIA_TYPES[fmt],
