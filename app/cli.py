@@ -148,20 +148,23 @@ class _Quiet:
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
-    from app import exports
     from app.db import make_engine
+    from app.exports import Exports
     from app.runner import Runner, RunnerError
+    from app.views import Reader
     from exercises import build_registry
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
+    registry = build_registry()
     # Only reads: no migration, and no flow files (a session exports its own copy of its flow).
-    runner = Runner(engine, {}, build_registry(), _Quiet(), settings.min_group_size)
+    runner = Runner(engine, {}, registry, _Quiet(), settings.min_group_size)
+    exports = Exports(engine, Reader(registry, settings.min_group_size))
     try:
         raw = args.run.strip()
         run = runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
         assert run.id is not None
-        body = exports.export(runner, run.id, args.format).encode("utf-8")
+        body = exports.export(run.id, args.format).encode("utf-8")
     except RunnerError as exc:
         print(f"no session {args.run!r}: {exc}", file=sys.stderr)
         return 1
@@ -183,16 +186,18 @@ def cmd_poster(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
     from app.db import make_engine
-    from app.posters.build import build
-    from app.posters.collect import NoSuchSession, available_kinds, poster_locale
+    from app.posters.build import Posters
+    from app.posters.collect import NoSuchSession, poster_locale
     from app.posters.render import render
     from app.runner import Runner, RunnerError
+    from app.views import Reader
     from exercises import build_registry
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     registry = build_registry()
     runner = Runner(engine, {}, registry, _Quiet(), settings.min_group_size)
+    posters = Posters(engine, Reader(registry, settings.min_group_size))
     if args.locale is not None and poster_locale(args.locale, "") != args.locale:
         print(f"--locale is one of en, nb, nn, da, sv, not {args.locale!r}", file=sys.stderr)
         return 1
@@ -200,17 +205,10 @@ def cmd_poster(args: argparse.Namespace) -> int:
         raw = args.run.strip()
         run = runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
         assert run.id is not None
-        if args.kind not in available_kinds(engine, run.id):
+        if args.kind not in posters.kinds(run.id):
             print(f"no step of session {run.code} or its team feeds a {args.kind} poster", file=sys.stderr)
             return 1
-        built = build(
-            engine,
-            run.id,
-            args.kind,
-            locale=args.locale,
-            min_group_size=settings.min_group_size,
-            registry=registry,
-        )
+        built = posters.build(run.id, args.kind, locale=args.locale)
         body = render(
             built.data, paper=args.paper, orientation=args.orientation, fmt=args.format, ppi=args.ppi
         )

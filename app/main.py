@@ -17,11 +17,14 @@ from markupsafe import Markup
 from app import auth, screens
 from app.config import ROOT, Settings
 from app.db import make_engine
+from app.exports import Exports
 from app.flows import load_flows
+from app.posters.build import Posters
 from app.realtime import Push, Realtime, room
 from app.runner import Runner
 from app.security import SecurityMiddleware
 from app.templating import ASSETS, exercise_assets, make_env
+from app.views import Reader
 from exercises import build_registry
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,9 @@ class Tovholder:
         self.engine = make_engine(settings.resolved_database_url)
         self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds, settings.redis_channel)
         self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
+        reader = Reader(self.registry, settings.min_group_size)
+        self.exports = Exports(self.engine, reader)
+        self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
 

@@ -27,10 +27,10 @@ from sqlalchemy.engine import Engine
 from app.db import make_engine
 from app.flows import Flow, validate_flow
 from app.posters import PosterData, PosterItem, render
-from app.posters.build import build
-from app.posters.collect import available_kinds, collect
+from app.posters.build import Posters
 from app.posters.curation import Curation, Scope, apply, change, commitment_ids, draft, read, write
 from app.runner import Runner
+from app.views import Reader
 from exercises import build_registry
 from tests.harness import PASSWORD, Server, login
 
@@ -108,7 +108,11 @@ class World:
         return [json.loads(p) for (p,) in rows]
 
     def poster(self, run_id: int, kind: str, locale: str | None = None) -> PosterData:
-        return build(self.engine, run_id, kind, locale=locale, registry=REGISTRY).data  # type: ignore[arg-type]
+        return self.posters.build(run_id, kind, locale=locale).data  # type: ignore[arg-type]
+
+    @property
+    def posters(self) -> Posters:
+        return Posters(self.engine, Reader(REGISTRY, 5))
 
 
 def _demo(server: Server, flow: str, seed: int) -> int:
@@ -143,7 +147,7 @@ def fresh(world: World, run_id: int, kind: str) -> Scope:
 
 
 def curate(world: World, run_id: int, kind: str, action: str, item: str = "", text: str = "") -> Curation:
-    original = collect(world.engine, kind, run_id=run_id)  # type: ignore[arg-type]
+    original = world.posters.collect(kind, run_id=run_id).data  # type: ignore[arg-type]
     scope = Scope.of(world.runner.get_run(run_id))
     return write(world.engine, scope, kind, lambda c: change(c, original, action, item, text))  # type: ignore[arg-type]
 
@@ -172,7 +176,7 @@ def test_demo_sessions_share_the_team_by_name(world: World) -> None:
         world.reflection,
     )
     assert len(rows) == 3 and len(set(rows)) == 1 and rows[0][1] == TEAM
-    assert available_kinds(world.engine, world.reflection) == ["core-task", "coordination", "lessons"]
+    assert world.posters.kinds(world.reflection) == ["core-task", "coordination", "lessons"]
 
 
 def _expected_commitments(world: World, run_id: int, step_id: str) -> list[tuple[str, str, str]]:
@@ -294,7 +298,7 @@ def test_an_edit_prints_the_new_text_and_keeps_the_answer(world: World, tmp_path
     text = pdf_text(render(after), tmp_path)
     assert found(edited, text)
     assert world.query("SELECT payload FROM answer WHERE id = ?", aid) == before  # the answer as given
-    original = collect(world.engine, "lessons", run_id=world.reflection)
+    original = world.posters.collect("lessons", run_id=world.reflection).data
     rows = draft(original, read(world.engine, scope, "lessons"))
     row = next(r for s in rows for r in s.items if r.id == item.id)
     assert row.edited and row.text == edited and row.original == item.text
@@ -312,7 +316,7 @@ def test_merge_keeps_the_upper_text_and_lists_the_merged_one(world: World, tmp_p
     assert second.text not in section(merged, "learn")
     text = pdf_text(render(merged), tmp_path)
     assert found(first.text, text) and not found(second.text, text)
-    original = collect(world.engine, "lessons", run_id=world.reflection)
+    original = world.posters.collect("lessons", run_id=world.reflection).data
     rows = draft(original, read(world.engine, scope, "lessons"))
     row = next(r for s in rows for r in s.items if r.id == first.id)
     assert row.merged == [(second.id, second.text)]
@@ -347,13 +351,13 @@ def test_commitments_can_be_hidden_and_moved(world: World, tmp_path: Path) -> No
     assert data.commitments[0].what not in whats
     assert whats[-2:] == [data.commitments[-1].what, data.commitments[-2].what]
     # The ids follow what and who, not the language the dates print in.
-    in_norwegian = collect(world.engine, "coordination", run_id=world.coordination, locale="nb")
+    in_norwegian = world.posters.collect("coordination", run_id=world.coordination, locale="nb").data
     assert commitment_ids(in_norwegian.commitments) == ids
     fresh(world, world.coordination, "coordination")
 
 
 def test_apply_without_curation_changes_nothing(world: World) -> None:
-    data = collect(world.engine, "lessons", run_id=world.reflection)
+    data = world.posters.collect("lessons", run_id=world.reflection).data
     assert apply(data, Curation()) == data
     assert apply(data, None) == data
 
@@ -408,7 +412,7 @@ HOSTILE = ['#read("/etc/passwd")', "$x$", "*b*", "_i_ <label> @ref \\ [#emph[x]]
 
 def test_markup_in_an_answer_prints_literally(world: World, tmp_path: Path) -> None:
     run_id = _session(world, 5, HOSTILE)
-    assert available_kinds(world.engine, run_id) == ["lessons"]
+    assert world.posters.kinds(run_id) == ["lessons"]
     data = world.poster(run_id, "lessons")
     assert sorted(section(data, "do-best")) == sorted(HOSTILE)
     text = pdf_text(render(data), tmp_path)

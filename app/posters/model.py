@@ -1,55 +1,27 @@
 """What a poster shows: the contract between whoever collects a team's results and the renderer.
 
-Every string is final, already translated text; the templates add no words of their own.
+Every string is final, already translated text; the templates add no words of their own. The
+items, the heatmap and the commitments are what exercises give a poster (exercises/poster.py).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
+
+from exercises.poster import Commitment, Heatmap, PosterItem, Style
+
+__all__ = ["Commitment", "Heatmap", "PosterData", "PosterItem", "PosterKind", "PosterSection"]
 
 PosterKind = Literal["core-task", "coordination", "lessons"]
-
-
-class PosterItem(BaseModel):
-    id: str
-    text: str
-    note: str | None = None  # e.g. "12 dots", "Day team"
 
 
 class PosterSection(BaseModel):
     id: str
     heading: str
     items: list[PosterItem]
-    style: Literal["list", "cards", "quotes"] = "list"
-
-
-class Heatmap(BaseModel):
-    """Rows: the raters' unit; columns: the rated unit; None: hidden (fewer than 5 answered)."""
-
-    units: list[str]
-    cells: list[list[float | None]]
-    scale_max: int = 5
-    note: str | None = None  # explains the grey cells, e.g. "Grey: fewer than 5 answered"
-
-    @model_validator(mode="after")
-    def _square(self) -> Heatmap:
-        n = len(self.units)
-        if len(self.cells) != n or any(len(row) != n for row in self.cells):
-            raise ValueError(f"cells must be {n} rows of {n} values, one per unit")
-        if any(v is not None and not math.isfinite(v) for row in self.cells for v in row):
-            raise ValueError("cells must be finite numbers or None")
-        if self.scale_max < 2:
-            raise ValueError("scale_max must be at least 2")
-        return self
-
-
-class Commitment(BaseModel):
-    what: str
-    who: str
-    when: str
+    style: Style = "list"
 
 
 class PosterData(BaseModel):

@@ -14,11 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 from app import i18n
 from app.deps import Csrf, CurrentFacilitator, House, browser_locale, is_htmx
 from app.models import Run
-from app.posters.build import Built, build, render_limited
-from app.posters.collect import KINDS, available_kinds
-from app.posters.curation import DraftSection, change, draft, version, write
+from app.posters.build import Built, render_limited
+from app.posters.curation import DraftSection, draft, version
 from app.posters.model import PosterKind
 from app.posters.render import Format
+from app.posters.sections import KINDS
 from app.routes import fragment, page
 from app.routes.errors import error_response
 from app.runner import NotFound
@@ -60,13 +60,8 @@ def _kind(kind: str) -> PosterKind:
 
 
 def _build(house: Any, run_id: int, kind: PosterKind) -> Built:
-    return build(
-        house.engine,
-        run_id,
-        kind,
-        min_group_size=house.settings.min_group_size,
-        registry=house.registry,
-    )
+    built: Built = house.posters.build(run_id, kind)
+    return built
 
 
 def _block(house: Any, run_id: int, kind: PosterKind) -> Block:
@@ -89,7 +84,7 @@ def _block(house: Any, run_id: int, kind: PosterKind) -> Block:
 async def _owned(house: Any, run_id: int, me_id: int | None, kind: str | None = None) -> Run:
     """The session, if this tovholder owns it (else 404), and the kind, if its team has it."""
     run: Run = await asyncio.to_thread(house.runner.get_run, run_id, me_id)
-    if kind is not None and kind not in await asyncio.to_thread(available_kinds, house.engine, run_id):
+    if kind is not None and kind not in await asyncio.to_thread(house.posters.kinds, run_id):
         raise NotFound(N_("There is nothing at this address."))
     return run
 
@@ -97,7 +92,7 @@ async def _owned(house: Any, run_id: int, me_id: int | None, kind: str | None = 
 @router.get("/runs/{run_id}/posters")
 async def posters(request: Request, house: House, me: CurrentFacilitator, run_id: int) -> Response:
     run = await _owned(house, run_id, me.id)
-    kinds = await asyncio.to_thread(available_kinds, house.engine, run_id)
+    kinds = await asyncio.to_thread(house.posters.kinds, run_id)
     blocks = [await asyncio.to_thread(_block, house, run_id, kind) for kind in kinds]
     view = await asyncio.to_thread(house.runner.run_view, run_id)
     return page(
@@ -127,17 +122,8 @@ async def curate(
     poster_kind = _kind(kind)
     await _owned(house, run_id, me.id, poster_kind)
 
-    def apply_change() -> None:
-        built = _build(house, run_id, poster_kind)
-        write(
-            house.engine,
-            built.scope,
-            poster_kind,
-            lambda current: change(current, built.original, action, item, text, languages()),
-        )
-
     try:
-        await asyncio.to_thread(apply_change)
+        await asyncio.to_thread(house.posters.change, run_id, poster_kind, action, item, text, languages())
     except AnswerInvalid as exc:
         return error_response(request, 422, exc.message, **exc.params)
     if not is_htmx(request):
