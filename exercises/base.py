@@ -251,7 +251,6 @@ class Exercise(ABC, Generic[S, A, R]):
     # it for a person whose small unit is pooled as "other"
     poster_style: ClassVar[Style | None] = None  # how its items print in a poster section of no set
     # style: None leaves it to the section's other steps, else "list"
-    doc: ClassVar[str] = ""
 
     # --- its folder ---------------------------------------------------------------------------
 

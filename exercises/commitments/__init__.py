@@ -116,7 +116,6 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
     answer_model = CommitmentsAnswer
     result_model = CommitmentsResult
     has_actions = True
-    doc = "Who does what by when; sorted by date, with the follow-up date the tovholder sets."
 
     def max_answers(self, settings: CommitmentsSettings, ctx: StepContext) -> int:
         return settings.max_items

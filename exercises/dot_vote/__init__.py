@@ -142,7 +142,6 @@ class DotVote(Exercise[DotVoteSettings, DotVoteAnswer, DotVoteResult]):
     answer_model = DotVoteAnswer
     result_model = DotVoteResult
     poster_style = "cards"
-    doc = "Each person spreads a budget of dots over fixed options, or over groups or cards of a step."
 
     def max_answers(self, settings: DotVoteSettings, ctx: StepContext) -> int:
         return 1

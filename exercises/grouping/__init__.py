@@ -127,7 +127,6 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
     result_model = GroupingResult
     has_actions = True
     poster_style = "cards"
-    doc = "The tovholder clusters cards (from cards_from, or written here) into named groups."
 
     def sources(self, settings: GroupingSettings) -> tuple[str, ...]:
         return (settings.cards_from,) if settings.cards_from else ()

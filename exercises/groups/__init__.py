@@ -179,7 +179,6 @@ class Groups(NoAnswers[GroupsSettings, GroupsResult]):
     settings_model = GroupsSettings
     result_model = GroupsResult
     has_actions = True
-    doc = "Splits everyone who joined into groups (units mixed or kept), with roles; phones show theirs."
 
     def initial_state(self, settings: GroupsSettings, ctx: StepContext) -> dict[str, Any]:
         return _state(split(ctx.members, settings.size, settings.mode), len(settings.roles))

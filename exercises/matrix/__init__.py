@@ -114,7 +114,6 @@ class Matrix(Exercise[MatrixSettings, MatrixAnswer, MatrixResult]):
     answer_model = MatrixAnswer
     result_model = MatrixResult
     reveals_units = True  # an answer rates every unit but the rater's own
-    doc = "Each person rates, from their unit, the work with every other unit; a unit-by-unit heatmap."
 
     def max_answers(self, settings: MatrixSettings, ctx: StepContext) -> int:
         return 1

@@ -37,7 +37,6 @@ class OpenText(Exercise[OpenTextSettings, OpenTextAnswer, OpenTextResult]):
     answer_model = OpenTextAnswer
     result_model = OpenTextResult
     poster_style = "cards"
-    doc = "Free text answers shown as cards; max_cards per participant, max_length characters."
 
     def max_answers(self, settings: OpenTextSettings, ctx: StepContext) -> int:
         return settings.max_cards

@@ -78,7 +78,6 @@ class Ranking(Exercise[RankingSettings, RankingAnswer, RankingResult]):
     answer_model = RankingAnswer
     result_model = RankingResult
     poster_style = "list"
-    doc = "Each person puts 2-10 options in order; Borda count, mean place, ties share a place."
 
     def max_answers(self, settings: RankingSettings, ctx: StepContext) -> int:
         return 1

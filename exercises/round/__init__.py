@@ -74,7 +74,6 @@ class Round(NoAnswers[RoundSettings, RoundResult]):
     result_model = RoundResult
     has_actions = True
     keeps_time = True  # its own countdown: the console offers no step timer beside it
-    doc = "A speaking round: groups, units or numbered speakers in turn, each with a countdown."
 
     def sources(self, settings: RoundSettings) -> tuple[str, ...]:
         return (settings.groups_from,) if settings.speakers == "groups" and settings.groups_from else ()

@@ -41,7 +41,6 @@ class Scale(Exercise[ScaleSettings, ScaleAnswer, ScaleResult]):
     settings_model = ScaleSettings
     answer_model = ScaleAnswer
     result_model = ScaleResult
-    doc = "One item rated 1-5 or 1-7 between two labels; distribution, median and mean."
 
     def max_answers(self, settings: ScaleSettings, ctx: StepContext) -> int:
         return 1

@@ -106,7 +106,6 @@ class Statement(Exercise[StatementSettings, StatementAnswer, StatementResult]):
     answer_model = StatementAnswer
     result_model = StatementResult
     has_actions = True
-    doc = "The tovholder drafts a shared text live; phones agree or suggest an adjustment per revision."
 
     def max_answers(self, settings: StatementSettings, ctx: StepContext) -> int:
         _, revision = read_state(ctx.state)

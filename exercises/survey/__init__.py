@@ -128,7 +128,6 @@ class Survey(Exercise[SurveySettings, SurveyAnswer, SurveyResult]):
     answer_model = SurveyAnswer
     result_model = SurveyResult
     poster_style = "list"
-    doc = "A block of 1-12 items on one 5- or 7-point scale; medians per item, per unit where allowed."
 
     def max_answers(self, settings: SurveySettings, ctx: StepContext) -> int:
         return 1

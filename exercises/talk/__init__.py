@@ -28,7 +28,6 @@ class Talk(NoAnswers[TalkSettings, TalkResult]):
     name = "talk"
     settings_model = TalkSettings
     result_model = TalkResult
-    doc = "An info slide with presenter notes; phones show 'look at the screen'."
 
     def aggregate(
         self, settings: TalkSettings, entries: Sequence[Entry[NoAnswer]], ctx: StepContext

@@ -77,7 +77,6 @@ class Timer(NoAnswers[TimerSettings, TimerResult]):
     result_model = TimerResult
     has_actions = True
     keeps_time = True  # its own countdown: the console offers no step timer beside it
-    doc = "A countdown on every screen; the tovholder starts, pauses, resumes, adds time, resets."
 
     def initial_state(self, settings: TimerSettings, ctx: StepContext) -> dict[str, Any]:
         return {"ends_at": None, "paused_left": None}

@@ -45,7 +45,6 @@ class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer, WordCloudResult]):
     answer_model = WordCloudAnswer
     result_model = WordCloudResult
     poster_style = "list"
-    doc = "Short words or phrases; the same word (any case) grows with every mention."
 
     def max_answers(self, settings: WordCloudSettings, ctx: StepContext) -> int:
         return settings.max_words
