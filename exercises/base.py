@@ -286,9 +286,8 @@ class Exercise(ABC, Generic[S, A, R]):
     def own_result(self, result: BaseModel) -> R:
         """The result, checked to be this exercise's own; ResultMismatch where it is not."""
         if not isinstance(result, self.result_model):
-            raise ResultMismatch(
-                f"{self.name}: the result is a {type(result).__name__}, not a {self.result_model.__name__}"
-            )
+            got, own = type(result).__name__, self.result_model.__name__
+            raise ResultMismatch(f"{self.name}: the result is {got}, not its own {own}")
         return result  # type: ignore[return-value]
 
     @abstractmethod
