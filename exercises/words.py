@@ -5,10 +5,10 @@ text of an answer in an export, its Markdown, its poster items. The app hands ov
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -24,6 +24,16 @@ def text(value: Mapping[str, str] | None, locale: str, fallback: str = "en") -> 
 def compact_json(value: Any) -> str:
     """A value as JSON on one line, for a cell of a spreadsheet."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Labelled(Protocol):
+    """An item or an option: an id and a flow text."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def text(self) -> Mapping[str, str]: ...
 
 
 def _untranslated(message: str) -> str:
@@ -56,6 +66,14 @@ class Words:
     def text(self, value: Mapping[str, str] | None) -> str:
         """A flow text ({locale: text}) in this language, else the flow's default, else any."""
         return text(value, self.locale, self.fallback)
+
+    def labels(self, *groups: Iterable[Labelled]) -> dict[str, str]:
+        """Ids with their text in this language, in the order they first come; a later group's
+        text wins (a result's options over the flow's, where it reads them from another step)."""
+        found: dict[str, str] = {}
+        for group in groups:
+            found.update({item.id: self.text(item.text) for item in group})
+        return found
 
     def number(self, value: float | None, digits: int = 2) -> str:
         """3.5 in English, 3,5 in Norwegian; at most `digits` decimals; a dash for no number."""

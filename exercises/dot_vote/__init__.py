@@ -242,8 +242,7 @@ class DotVote(Exercise[DotVoteSettings, DotVoteAnswer, DotVoteResult]):
     def answer_text(
         self, settings: DotVoteSettings, answer: DotVoteAnswer, result: DotVoteResult, words: Words
     ) -> str:
-        labels = {o.id: words.text(o.text) for o in settings.options or []}
-        labels.update({o.id: words.text(o.text) for o in result.options})
+        labels = words.labels(settings.options or [], result.options)
         shown = in_order_of(list(answer.dots), labels)
         return "; ".join(f"{labels.get(k, k)}: {_dots(answer.dots[k], words)}" for k in shown)
 

@@ -216,8 +216,7 @@ class Matrix(Exercise[MatrixSettings, MatrixAnswer, MatrixResult]):
     def answer_text(
         self, settings: MatrixSettings, answer: MatrixAnswer, result: MatrixResult, words: Words
     ) -> str:
-        labels = {item.id: words.text(item.text) for item in settings.items}
-        labels.update({item.id: words.text(item.text) for item in result.items})
+        labels = words.labels(settings.items, result.items)
         parts = []
         for unit, items in answer.ratings.items():
             rated = ", ".join(f"{labels.get(k, k)} {items[k]}" for k in in_order_of(list(items), labels))

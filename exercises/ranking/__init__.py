@@ -159,8 +159,7 @@ class Ranking(Exercise[RankingSettings, RankingAnswer, RankingResult]):
     def answer_text(
         self, settings: RankingSettings, answer: RankingAnswer, result: RankingResult, words: Words
     ) -> str:
-        labels = {o.id: words.text(o.text) for o in settings.options}
-        labels.update({o.id: words.text(o.text) for o in result.options})
+        labels = words.labels(settings.options, result.options)
         return "; ".join(f"{i}. {labels.get(k, k)}" for i, k in enumerate(answer.order, 1))
 
     def markdown(self, settings: RankingSettings, result: RankingResult, words: Words) -> list[str]:

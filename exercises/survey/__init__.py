@@ -229,8 +229,7 @@ class Survey(Exercise[SurveySettings, SurveyAnswer, SurveyResult]):
     def answer_text(
         self, settings: SurveySettings, answer: SurveyAnswer, result: SurveyResult, words: Words
     ) -> str:
-        labels = {item.id: words.text(item.text) for item in settings.items}
-        labels.update({item.id: words.text(item.text) for item in result.items})
+        labels = words.labels(settings.items, result.items)
         shown = in_order_of(list(answer.values), labels)
         return "; ".join(f"{labels.get(k, k)}: {answer.values[k]}" for k in shown)
 
