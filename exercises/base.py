@@ -231,8 +231,8 @@ def split_by_unit(entries: Sequence[Entry[A]], min_group_size: int) -> Split[A]:
 
 
 class ResultMismatch(ValueError):
-    """A result or a stored answer that does not fit the exercise's own model. The app reports it
-    (logged with the run and the step, and said where the export would show the step) instead of
+    """A result that is not the exercise's own `result_model`. The exports report it (in the log,
+    with the run and the step, and in words where the step's results would be) instead of
     showing something else in its place."""
 
 
@@ -246,11 +246,14 @@ class Exercise(ABC, Generic[S, A, R]):
     result_model: ClassVar[type[BaseModel]]  # what aggregate() returns
     collects_answers: ClassVar[bool] = True
     has_actions: ClassVar[bool] = False  # the tovholder acts on the step (console.html)
-    keeps_time: ClassVar[bool] = False  # it runs a countdown of its own: the console offers no step timer
-    reveals_units: ClassVar[bool] = False  # an answer names units by the rater's own: exports withhold
-    # it for a person whose small unit is pooled as "other"
-    poster_style: ClassVar[Style | None] = None  # how its items print in a poster section of no set
-    # style: None leaves it to the section's other steps, else "list"
+    # It runs a countdown of its own (a timer, a speaking round): the console offers no step timer.
+    keeps_time: ClassVar[bool] = False
+    # An answer names units by the rater's own (a matrix): the exports withhold its content for a
+    # person whose small unit is pooled as "other", as it would give that unit away.
+    reveals_units: ClassVar[bool] = False
+    # How its items print in a poster section with no style of its own; None leaves it to the
+    # section's other steps, and a list where none has one.
+    poster_style: ClassVar[Style | None] = None
 
     # --- its folder ---------------------------------------------------------------------------
 

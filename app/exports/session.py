@@ -60,10 +60,6 @@ class SessionData:
     def has_units(self) -> bool:
         return bool(self.team and self.team.units)
 
-    @property
-    def locale(self) -> str:
-        return self.run.locale
-
     def text(self, value: Mapping[str, str] | None) -> str:
         return self.words.text(value)
 
