@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,6 +16,11 @@ from exercises.base import LOCALES
 
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_FLOW_BYTES = 512 * 1024
+# The themes with a background page at /guide/<theme>; a flow or a step names the one it draws on.
+BACKGROUNDS = ("core-task", "coordination", "alliance", "safety", "reflection")
+Background = Literal["core-task", "coordination", "alliance", "safety", "reflection"]
+# The poster kinds a step's results may feed; "alliance:agreements", "leadership:gaps" ...
+POSTER_TAG = r"^(core-task|coordination|lessons|alliance|safety|leadership):[a-z0-9-]{1,40}$"
 
 
 class Step(BaseModel):
@@ -32,7 +37,8 @@ class Step(BaseModel):
     earlier: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     off: bool = False  # switched off in a session's copy: next and back pass it by
     # The poster section this step's results feed ("core-task:statement", "coordination:relations").
-    poster: str | None = Field(default=None, pattern=r"^(core-task|coordination|lessons):[a-z0-9-]{1,40}$")
+    poster: str | None = Field(default=None, pattern=POSTER_TAG)
+    background: Background | None = None  # a background page for this step, if not the flow's
     settings: dict[str, Any] = Field(default_factory=dict)
     demo: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -56,6 +62,7 @@ class Flow(BaseModel):
     default_locale: str = "en"
     locales: list[str] = Field(min_length=1)
     uses_units: bool = False  # participants pick their unit on joining
+    background: Background | None = None  # the theme's background page, linked from the notes
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("locales")
@@ -71,6 +78,10 @@ class Flow(BaseModel):
         if self.default_locale not in self.locales:
             raise ValueError(f"default_locale {self.default_locale!r} is not in locales")
         return self
+
+    def background_of(self, step: Step) -> str | None:
+        """The background page a step's notes link to: its own, else the flow's."""
+        return step.background or self.background
 
     def step_index(self, step_id: str) -> int | None:
         for i, step in enumerate(self.steps):
