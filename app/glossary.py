@@ -171,7 +171,7 @@ def _line_of(lines: list[str], first: int, last: int, pattern: re.Pattern[str]) 
 def check_flow_file(glossary: Glossary, path: Path) -> list[Finding]:
     raw = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(raw, Loader=yaml.SafeLoader)
+        root = yaml.compose(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return []  # load_flow reports a broken file with its line
     if root is None:
