@@ -125,7 +125,7 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key: Any = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if key in out:
                 raise FlowError([Problem(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")])
             lines[(*path, key)] = key_node.start_mark.line + 1

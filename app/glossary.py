@@ -114,7 +114,9 @@ def parse_glossary(source: str) -> Glossary:
             if set("".join(cells)) <= set("-: "):
                 continue  # the separator row
             if len(cells) != len(header):
-                raise GlossaryError(f"docs/glossary.md:{number}: {len(cells)} cells, the header has {len(header)}")
+                raise GlossaryError(
+                    f"docs/glossary.md:{number}: {len(cells)} cells, the header has {len(header)}"
+                )
             row = dict(zip(header, cells, strict=True))
             scope = row["where"]
             if scope not in SCOPES:

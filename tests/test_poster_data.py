@@ -170,7 +170,8 @@ def section(data: PosterData, section_id: str) -> list[str]:
 
 def test_demo_sessions_share_the_team_by_name(world: World) -> None:
     rows = world.query(
-        "SELECT run.team_id, team.name FROM run JOIN team ON team.id = run.team_id WHERE run.id IN (?, ?, ?, ?, ?)",
+        "SELECT run.team_id, team.name FROM run JOIN team ON team.id = run.team_id"
+        " WHERE run.id IN (?, ?, ?, ?, ?)",
         world.core1,
         world.core,
         world.coordination1,
