@@ -5,10 +5,13 @@ served in five languages and linked from the console, the fair vote sample, forg
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
+import os
 import re
 import secrets
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import httpx
@@ -333,3 +336,43 @@ def test_translation_keys_stay_within_the_files(tmp_path: Path) -> None:
     for page in (ROOT / "templates" / "guide" / "background").glob("*.html"):
         theme, lang = page.stem.rsplit("_", 1)
         assert theme in BACKGROUNDS and lang in LANGUAGES
+
+
+def test_the_new_flows_make_demo_sessions_under_a_team(tmp_path: Path) -> None:
+    """`tovholder demo --flow X --team T`: every answering step gets answers, units come from the team."""
+    import sqlalchemy as sa
+
+    from app.cli import main
+
+    env = {"TOVHOLDER_DATA_DIR": str(tmp_path), "TOVHOLDER_DATABASE_URL": ""}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        for name, locale in (("leadership", "nn"), ("alliance-context", "da"), ("reflection-short", "sv")):
+            out = io.StringIO()
+            with redirect_stdout(out):
+                args = ["demo", "--flow", name, "--team", "Demo team", "--locale", locale, "--seed", "3"]
+                assert main(args) == 0
+            run_id = int(out.getvalue().strip())
+            engine = sa.create_engine(f"sqlite:///{tmp_path / 'tovholder.db'}")
+            with engine.connect() as conn:
+                query = sa.text("SELECT step_id FROM answer WHERE run_id = :r")
+                steps = {row[0] for row in conn.execute(query, {"r": run_id})}
+                units = conn.execute(
+                    sa.text("SELECT count(DISTINCT unit) FROM participant WHERE run_id = :r"), {"r": run_id}
+                ).scalar_one()
+            engine.dispose()
+            ctx = StepContext(units=("a", "b", "c"), unit="a")
+            answering = {
+                s.id
+                for s in FLOWS[name].steps
+                if REGISTRY[s.exercise].max_answers(REGISTRY[s.exercise].settings(s.settings), ctx)
+            }
+            assert answering <= steps, (name, sorted(answering - steps))
+            assert units == (3 if FLOWS[name].uses_units else 0)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
