@@ -42,15 +42,18 @@ posters-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
 	fi
 
-# Real posters from `tovholder demo` sessions of one team (core task, coordination, reflection),
+# Real posters from `tovholder demo` sessions of one team (the four meetings of the core-task program
+# and a reflection),
 # as PNG previews: docs/posters/{core-task,coordination,lessons}.png. The sessions live in a scratch
 # SQLite database in a temporary folder, removed afterwards.
 POSTER_TEAM := North Ridge home care
 poster-examples: deps
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	export TOVHOLDER_DATA_DIR="$$tmp" TOVHOLDER_DATABASE_URL=; \
-	$(UV) run tovholder demo --flow core-task --team "$(POSTER_TEAM)" --seed 1 >/dev/null; \
-	$(UV) run tovholder demo --flow coordination --team "$(POSTER_TEAM)" --seed 2 >/dev/null; \
+	$(UV) run tovholder demo --flow core-task-1 --team "$(POSTER_TEAM)" --seed 1 >/dev/null; \
+	$(UV) run tovholder demo --flow core-task-2 --team "$(POSTER_TEAM)" --seed 4 >/dev/null; \
+	$(UV) run tovholder demo --flow coordination-1 --team "$(POSTER_TEAM)" --seed 5 >/dev/null; \
+	$(UV) run tovholder demo --flow coordination-2 --team "$(POSTER_TEAM)" --seed 2 >/dev/null; \
 	run=$$($(UV) run tovholder demo --flow reflection --team "$(POSTER_TEAM)" --seed 3); \
 	for kind in core-task coordination lessons; do \
 	  $(UV) run tovholder poster "$$run" --kind $$kind --format png --ppi 60 --out docs/posters/$$kind.png; \

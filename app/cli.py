@@ -90,7 +90,27 @@ def cmd_flows_check(args: argparse.Namespace) -> int:
         )
         if missing and args.strict:
             failed += 1
+    if args.strict:
+        failed += _check_words(paths, product=not args.paths)
     return 1 if failed else 0
+
+
+def _check_words(paths: list[Path], *, product: bool) -> int:
+    """The glossary's refused forms in the flows, and in the guide and catalogues when the
+    shipped flows are checked; how many were found."""
+    from app.glossary import GlossaryError, check_flow_file, check_product, load_glossary
+
+    try:
+        glossary = load_glossary()
+    except (GlossaryError, OSError) as exc:
+        print(f"error: cannot read the glossary: {exc}", file=sys.stderr)
+        return 1
+    findings = [f for path in paths for f in check_flow_file(glossary, path)]
+    if product:
+        findings.extend(check_product(glossary))
+    for finding in findings:
+        print(f"error: {finding}", file=sys.stderr)
+    return len(findings)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -250,7 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = flows_sub.add_parser("check", help="validate flow files without starting the server")
     check.add_argument("paths", nargs="*", help="files or folders (default: the sessions folder)")
     check.add_argument(
-        "--strict", action="store_true", help="also fail when a text lacks one of the flow's languages"
+        "--strict",
+        action="store_true",
+        help="also fail when a text lacks one of the flow's languages, or uses a form docs/glossary.md "
+        "refuses (without paths, the guide and the catalogues are checked too)",
     )
     check.set_defaults(func=cmd_flows_check)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +17,11 @@ from exercises.words import text as text  # picks a flow text's language; here f
 
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_FLOW_BYTES = 512 * 1024
+# The themes with a background page at /guide/<theme>; a flow or a step names the one it draws on.
+BACKGROUNDS = ("core-task", "coordination", "alliance", "safety", "reflection")
+Background = Literal["core-task", "coordination", "alliance", "safety", "reflection"]
+# The poster kinds a step's results may feed; "alliance:agreements", "leadership:gaps" ...
+POSTER_TAG = r"^(core-task|coordination|lessons|alliance|safety|leadership):[a-z0-9-]{1,40}$"
 
 
 class Step(BaseModel):
@@ -33,7 +38,8 @@ class Step(BaseModel):
     earlier: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     off: bool = False  # switched off in a session's copy: next and back pass it by
     # The poster section this step's results feed ("core-task:statement", "coordination:relations").
-    poster: str | None = Field(default=None, pattern=r"^(core-task|coordination|lessons):[a-z0-9-]{1,40}$")
+    poster: str | None = Field(default=None, pattern=POSTER_TAG)
+    background: Background | None = None  # a background page for this step, if not the flow's
     settings: dict[str, Any] = Field(default_factory=dict)
     demo: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -57,6 +63,7 @@ class Flow(BaseModel):
     default_locale: str = "en"
     locales: list[str] = Field(min_length=1)
     uses_units: bool = False  # participants pick their unit on joining
+    background: Background | None = None  # the theme's background page, linked from the notes
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("locales")
@@ -72,6 +79,10 @@ class Flow(BaseModel):
         if self.default_locale not in self.locales:
             raise ValueError(f"default_locale {self.default_locale!r} is not in locales")
         return self
+
+    def background_of(self, step: Step) -> str | None:
+        """The background page a step's notes link to: its own, else the flow's."""
+        return step.background or self.background
 
     def step_index(self, step_id: str) -> int | None:
         for i, step in enumerate(self.steps):
@@ -99,6 +110,15 @@ class FlowError(Exception):
 # --- YAML with line numbers -------------------------------------------------------------------
 
 Path_ = tuple[str | int, ...]
+# libyaml's parser where PyYAML was built with it (the wheels are): the same nodes and marks, faster.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    """A scalar's value as safe_load gives it (a string stays as written; 3 is an int)."""
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
 def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str) -> Any:
@@ -106,11 +126,7 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = (
-                yaml.safe_load(yaml.serialize(key_node))
-                if key_node.tag != "tag:yaml.org,2002:str"
-                else key_node.value
-            )
+            key: Any = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if key in out:
                 raise FlowError([Problem(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")])
             lines[(*path, key)] = key_node.start_mark.line + 1
@@ -118,7 +134,7 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(n, (*path, i), lines, file) for i, n in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
 
 
 def _line_for(loc: Iterable[str | int], lines: Mapping[Path_, int]) -> int:
@@ -147,7 +163,7 @@ def load_flow(path: Path, registry: Mapping[str, AnyExercise]) -> Flow:
     if len(raw) > MAX_FLOW_BYTES:
         raise FlowError([Problem(file, 1, f"the file is over {MAX_FLOW_BYTES // 1024} KiB")])
     try:
-        node = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+        node = yaml.compose(raw.decode("utf-8"), Loader=_LOADER)
     except UnicodeDecodeError:
         raise FlowError([Problem(file, 1, "the file is not UTF-8 text")]) from None
     except yaml.MarkedYAMLError as exc:

@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Any:
         exports,
         facilitator,
         flows,
+        guide,
         participant,
         posters,
         projector,
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Any:
 
     errors.install(api)
     # flows before facilitator: its POST /runs/{id}/edit must win over the /runs/{id}/{action} controls.
-    for module in (participant, flows, facilitator, projector, results, exports, posters):
+    for module in (participant, flows, guide, facilitator, projector, results, exports, posters):
         api.include_router(module.router)
     sockets.install(house)
 

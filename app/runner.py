@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.codes import normalise_code
 from app.db import session_scope
 from app.flows import Flow
 from app.models import Answer, Participant, Run, RunStatus, StepState, Team, utcnow
@@ -60,10 +61,6 @@ class Invalid(RunnerError):
 
 class Forbidden(RunnerError):
     status_code = 403
-
-
-def normalise_code(raw: str) -> str:
-    return "".join(ch for ch in raw.upper() if ch.isalnum())
 
 
 @dataclass

@@ -71,7 +71,6 @@ SHAPE = [
     ("alone", "timer"),
     ("foursomes", "groups"),
     ("pairs", "timer"),
-    ("fours", "timer"),
     ("do-best", "open_text"),
     ("learn", "open_text"),
     ("keep-develop", "open_text"),
@@ -80,7 +79,7 @@ SHAPE = [
     ("pulse", "scale"),
     ("closing", "talk"),
 ]
-TIMERS = {"alone": "start, pause, add, resume", "pairs": "start", "fours": "leave"}
+TIMERS = {"alone": "start, pause, add, resume", "pairs": "leave"}
 CLOCK = re.compile(r"^(\d\d):(\d\d)$")
 SKEW = 2  # seconds a countdown may show over its time (tovholder.js guesses the server's clock late)
 
@@ -150,7 +149,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
     assert shape == SHAPE, "the test walks reflection.yaml as it was: update both"
     assert [s.id for s in flow.steps if s.exercise == "open_text"] == list(CARDS)
     assert [s.id for s in flow.steps if s.exercise == "timer"] == list(TIMERS)
-    assert [s.id for s in flow.steps if s.hide_results] == ["look-back"]
+    assert [s.id for s in flow.steps if s.hide_results] == ["look-back", "do-best", "keep-develop"]
     assert not any(s.off for s in flow.steps)
     vote = next(s for s in flow.steps if s.exercise == "dot_vote").settings
     assert vote["options_from"] == "keep-develop"

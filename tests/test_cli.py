@@ -244,7 +244,10 @@ def test_demo_without_an_account_makes_a_run_without_owner(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--flow", "nope"], "no flow named 'nope' (there are: alliance, check-in, coordination, core-task"),
+        (
+            ["--flow", "nope"],
+            "no flow named 'nope' (there are: alliance, alliance-context, check-in, coordination-1",
+        ),
         (["--flow", "reflection", "--participants", "0"], "--participants is from 1 to 200"),
         (["--flow", "reflection", "--participants", "201"], "--participants is from 1 to 200"),
         (["--flow", "reflection", "--locale", "fi"], "has no 'fi' texts"),

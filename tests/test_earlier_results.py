@@ -51,28 +51,29 @@ def test_module_two_opens_with_the_statement_of_module_one_and_check_in_compares
     team = team_of(runner)
     env = make_env(REGISTRY)
 
-    # Module 1: the tovholder drafts the statement; people rate the pulse.
-    first = runner.create_run("core-task", "en", None, team_id=team)
+    # Meeting 1: the tovholder drafts the statement.
+    first = runner.create_run("core-task-1", "en", None, team_id=team)
     assert first.id is not None
-    people = [runner.join(first.code, None, unit).token for unit in ["Day team"] * 5]
     goto(runner, first.id, "core-task-statement")
     runner.act(first.id, "core-task-statement", "edit", {"text": STATEMENT})
-    pulse = FLOWS["core-task"].steps[FLOWS["core-task"].step_index("pulse") or 0]
-    goto(runner, first.id, "pulse")
-    for token in people:
-        form = {f"item:{item['id']}": "2" for item in pulse.settings["items"]}
-        runner.submit_answer(token, "pulse", form, secrets.token_urlsafe(12))
     runner.close(first.id)
 
-    # Module 2, another day: its opening step shows the statement, as plain text.
-    second = runner.create_run("coordination", "en", None, team_id=team)
+    # Meeting 2, another day: its opening step shows the statement, as plain text; people rate the pulse.
+    second = runner.create_run("core-task-2", "en", None, team_id=team)
     assert second.id is not None
-    goto(runner, second.id, "core-task")
+    people = [runner.join(second.code, None, unit).token for unit in ["Day team"] * 5]
+    goto(runner, second.id, "welcome")
     view = runner.run_view(second.id)
     assert view.current is not None and view.current.ctx.earlier is not None
     html = stage_html(env, view, join_url="http://x/j/A", qr_svg="")
     assert "Together we help every citizen live safely at home" in html
     assert "&lt;b&gt;as written&lt;/b&gt;" in html  # a statement is data, never markup
+    pulse = FLOWS["core-task-2"].steps[FLOWS["core-task-2"].step_index("pulse") or 0]
+    goto(runner, second.id, "pulse")
+    for token in people:
+        form = {f"item:{item['id']}": "2" for item in pulse.settings["items"]}
+        runner.submit_answer(token, "pulse", form, secrets.token_urlsafe(12))
+    runner.close(second.id)
 
     # Check-in weeks later: the pulse shows the earlier median beside today's.
     third = runner.create_run("check-in", "en", None, team_id=team)
@@ -91,7 +92,7 @@ def test_module_two_opens_with_the_statement_of_module_one_and_check_in_compares
 
 def test_a_session_without_a_team_sees_no_earlier_result(migrated_engine: Engine) -> None:
     runner = Runner(migrated_engine, FLOWS, REGISTRY, Silent())
-    run = runner.create_run("coordination", "en", None)
+    run = runner.create_run("coordination-1", "en", None)
     assert run.id is not None
     goto(runner, run.id, "core-task")
     view = runner.run_view(run.id)

@@ -5,6 +5,7 @@ step's answers are stored once and counted on the projector."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections import Counter
 
@@ -48,7 +49,8 @@ def control_forms(console_html: str) -> list[tuple[str, dict[str, str]]]:
             value = re.search(r'value="([^"]*)"', attrs)
             kind = re.search(r'type="([^"]+)"', attrs)
             if kind and kind.group(1) == "hidden":
-                fields[name.group(1)] = value.group(1) if value else ""
+                # As a browser sends it: the attribute's entities read (a suggestion is JSON).
+                fields[name.group(1)] = html.unescape(value.group(1)) if value else ""
             elif kind and kind.group(1) == "date":
                 fields[name.group(1)] = "2027-03-01"
             elif kind and kind.group(1) == "number":

@@ -44,7 +44,7 @@ TERMS: dict[str, tuple[str, ...]] = {
     "nb": ("tovholder", "kjerneoppgave", "enheter"),
     "nn": ("tovholder", "kjerneoppgåv", "einingar"),
     "da": ("tovholder", "kerneopgave", "medarbejdere", "enheder"),
-    "sv": ("tovholder", "samordnare", "kärnuppdrag", "enheter"),
+    "sv": ("tovholder", "samtalsledare", "kärnuppdrag", "enheter"),
 }
 
 
@@ -228,9 +228,9 @@ def test_guide_is_in_its_language(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_guide_length_is_900_to_1400_words(lang: str) -> None:
+def test_guide_length_is_900_to_1800_words(lang: str) -> None:
     count = len(parse(lang).text().split())
-    assert 900 <= count <= 1400, f"guide_{lang}.html has {count} words"
+    assert 900 <= count <= 1800, f"guide_{lang}.html has {count} words"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -238,7 +238,7 @@ def test_guide_covers_the_practical_essentials(lang: str) -> None:
     source = guide_path(lang).read_text(encoding="utf-8")
     for needle in ("F11", "tovholder demo", "check-in", "CSV", "JSON", "Markdown", "A3", "PNG", "make run"):
         assert needle in source, f"guide_{lang}.html never mentions {needle}"
-    for flow in ("core-task", "coordination", "reflection", "alliance", "safety", "check-in"):
+    for flow in sorted(p.stem for p in (ROOT / "sessions").glob("*.yaml")):
         assert f"<code>{flow}</code>" in source, f"guide_{lang}.html does not name the flow {flow}"
     assert re.search(r"\b(5|fem|five)\b", source), "the anonymity threshold of five is stated"
 

@@ -94,8 +94,10 @@ class World:
     server: Server
     engine: Engine
     runner: Runner
-    core: int  # the core-task session
-    coordination: int
+    core1: int  # core-task-1: the statement
+    core: int  # core-task-2: contributions, pulse, first steps
+    coordination1: int  # coordination-1: the map and the hand-offs
+    coordination: int  # coordination-2: agreements and commitments
     reflection: int
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -127,13 +129,15 @@ def _demo(server: Server, flow: str, seed: int) -> int:
 @pytest.fixture(scope="module")
 def world(shared_sqlite_server: Server) -> Iterator[World]:
     server = shared_sqlite_server
-    core = _demo(server, "core-task", 11)
-    coordination = _demo(server, "coordination", 12)
+    core1 = _demo(server, "core-task-1", 10)
+    core = _demo(server, "core-task-2", 11)
+    coordination1 = _demo(server, "coordination-1", 14)
+    coordination = _demo(server, "coordination-2", 12)
     reflection = _demo(server, "reflection", 13)
     engine = make_engine(f"sqlite:///{server.data_dir / 'tovholder.db'}")
     runner = Runner(engine, {}, REGISTRY, _Silent(), 5)
     try:
-        yield World(server, engine, runner, core, coordination, reflection)
+        yield World(server, engine, runner, core1, core, coordination1, coordination, reflection)
     finally:
         engine.dispose()
 
@@ -170,12 +174,15 @@ def section(data: PosterData, section_id: str) -> list[str]:
 
 def test_demo_sessions_share_the_team_by_name(world: World) -> None:
     rows = world.query(
-        "SELECT run.team_id, team.name FROM run JOIN team ON team.id = run.team_id WHERE run.id IN (?, ?, ?)",
+        "SELECT run.team_id, team.name FROM run JOIN team ON team.id = run.team_id"
+        " WHERE run.id IN (?, ?, ?, ?, ?)",
+        world.core1,
         world.core,
+        world.coordination1,
         world.coordination,
         world.reflection,
     )
-    assert len(rows) == 3 and len(set(rows)) == 1 and rows[0][1] == TEAM
+    assert len(rows) == 5 and len(set(rows)) == 1 and rows[0][1] == TEAM
     assert world.posters.kinds(world.reflection) == ["core-task", "coordination", "lessons"]
 
 
@@ -207,7 +214,7 @@ def test_both_posters_print_the_statement_and_every_commitment_on_a3(
     assert found(data.title, text) and found(TEAM, text)
     if kind == "core-task":
         (statement,) = world.query(
-            "SELECT data FROM step_state WHERE run_id = ? AND step_id = 'core-task-statement'", world.core
+            "SELECT data FROM step_state WHERE run_id = ? AND step_id = 'core-task-statement'", world.core1
         )[0]
         final = json.loads(statement)["text"]
         assert final and data.statement == final

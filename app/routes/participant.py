@@ -9,10 +9,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import i18n, screens
+from app.codes import look_alikes_in, normalise_code
 from app.deps import LANG_COOKIE, PARTICIPANT_COOKIE, Csrf, House, browser_locale, is_htmx
 from app.routes import fragment, page
 from app.routes.errors import error_response
-from app.runner import Invalid, NotFound, RunnerError, normalise_code
+from app.runner import Invalid, NotFound, RunnerError
 from app.security import RateLimiter, csrf_token
 from exercises.base import N_
 
@@ -45,6 +46,18 @@ async def join_by_typed_code(request: Request, house: House, code: str = "") -> 
             "start.html",
             status_code=400,
             error=i18n_message(request, N_("Type the code you see on the big screen.")),
+        )
+    if strange := look_alikes_in(clean):
+        return page(
+            request,
+            "start.html",
+            status_code=400,
+            error=i18n_message(
+                request,
+                N_("No code contains %(chars)s. Look at the code again, one letter at a time."),
+                chars=", ".join(strange),
+            ),
+            code=clean,
         )
     return RedirectResponse(f"/j/{clean}", status_code=303)
 

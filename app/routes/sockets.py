@@ -10,10 +10,11 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 from app import auth, i18n, screens
+from app.codes import normalise_code
 from app.deps import PARTICIPANT_COOKIE
 from app.realtime import room
 from app.routes.participant import MAX_FIELDS
-from app.runner import RunnerError, normalise_code
+from app.runner import RunnerError
 
 if TYPE_CHECKING:
     from app.main import Tovholder

@@ -4,6 +4,7 @@ the cards of an `open_text` step."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from collections.abc import Mapping, Sequence
@@ -74,7 +75,17 @@ class DotVoteSettings(Strict):
         )
 
     def choices(self, ctx: StepContext) -> list[Choice]:
-        """The options of this vote now. Templates call it too: `settings.choices(ctx)`."""
+        """The options of this vote now. Templates call it too: `settings.choices(ctx)`. With more
+        than 20 cards, a fair sample of 20: the same for everyone, whatever order they came in."""
+        found = self.offered(ctx)
+        if len(found) <= MAX_OPTIONS:
+            return found
+        ranked = sorted(found, key=lambda c: hashlib.sha256(c.id.encode()).digest())
+        picked = {c.id for c in ranked[:MAX_OPTIONS]}
+        return [c for c in found if c.id in picked]
+
+    def offered(self, ctx: StepContext) -> list[Choice]:
+        """Every option there is, before a sample is drawn."""
         if self.options is not None:
             return [Choice(id=o.id, text=o.text) for o in self.options]
         source = ctx.sources.get(self.options_from or "")
@@ -103,7 +114,7 @@ class DotVoteSettings(Strict):
         unique: dict[str, Choice] = {}
         for choice in found:
             unique.setdefault(choice.id, choice)
-        return list(unique.values())[:MAX_OPTIONS]
+        return list(unique.values())
 
 
 OptionId = Annotated[str, Field(pattern=OPTION_ID)]
@@ -134,6 +145,7 @@ class DotVoteResult(BaseModel):
     dots: int  # dots given in all
     budget: int
     options: list[VoteRow]
+    offered: int = 0  # options there were; more than len(options) when a sample was drawn
 
 
 class DotVote(Exercise[DotVoteSettings, DotVoteAnswer, DotVoteResult]):
@@ -212,7 +224,11 @@ class DotVote(Exercise[DotVoteSettings, DotVoteAnswer, DotVoteResult]):
             for c, rank in zip(ordered, ranks, strict=True)
         ]
         return DotVoteResult(
-            count=len(people), dots=sum(totals.values()), budget=settings.budget, options=rows
+            count=len(people),
+            dots=sum(totals.values()),
+            budget=settings.budget,
+            options=rows,
+            offered=len(settings.offered(ctx)),
         )
 
     def simulate(

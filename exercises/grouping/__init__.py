@@ -2,10 +2,14 @@
 
 The cards are the answers of an earlier `open_text` step (`cards_from`), or participants write
 them here. State: `{"groups": [{"id": "g1", "name": "...", "cards": ["c12", ...]}]}`, where a
-card's id is `c<answer id>`. A later `dot_vote` with `options_from` reads the groups."""
+card's id is `c<answer id>`. A later `dot_vote` with `options_from` reads the groups.
+
+On request (`suggest`) the board also offers a grouping of the pile computed from the cards' words
+(`exercises.grouping.suggest`); the tovholder accepts it whole or group by group, or ignores it."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Mapping, Sequence
@@ -14,16 +18,21 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict, clean_text
+from exercises.grouping.suggest import (
+    CARD_ID,
+    GROUP_ID,
+    HARD_CAP,
+    MAX_GROUPS,
+    NAME_LENGTH,
+    read_suggestion,
+    suggest,
+    unique_name,
+)
 from exercises.markdown import md, md_item, no_answers
 from exercises.poster import PosterItem, PosterPart, PosterSlot
 from exercises.words import Words
 
-HARD_CAP = 1000
-MAX_GROUPS = 12
-NAME_LENGTH = 60
 STEP_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
-GROUP_ID = re.compile(r"^g[1-9][0-9]{0,5}$")
-CARD_ID = re.compile(r"^c[1-9][0-9]{0,17}$")
 
 
 class GroupingSettings(Strict):
@@ -47,10 +56,26 @@ class Group(BaseModel):
     cards: list[Card]
 
 
+class SuggestedGroup(BaseModel):
+    group: str  # an existing group's id, or "" for a new group
+    name: str
+    cards: list[Card]
+
+
 class GroupingResult(BaseModel):
     count: int  # all cards, grouped or not
     groups: list[Group]
     ungrouped: list[Card]
+    asked: bool = Field(default=False, exclude=True)  # the tovholder asked for a suggestion
+    suggestion: list[SuggestedGroup] = Field(default_factory=list, exclude=True)
+
+    def suggestion_field(self, index: int | None = None) -> str:
+        """The suggestion (or one group of it) as the console sends it back to accept it."""
+        chosen = self.suggestion if index is None else self.suggestion[index : index + 1]
+        return json.dumps(
+            [{"group": s.group, "name": s.name, "cards": [c.id for c in s.cards]} for s in chosen],
+            ensure_ascii=False,
+        )
 
     @property
     def grouped(self) -> int:
@@ -171,9 +196,25 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
                     placed.add(cid)
                     members.append(by_id[cid])
             groups.append(Group(id=g["id"], name=g["name"], cards=members))
+        ungrouped = [c for c in cards if c.id not in placed]
+        asked = bool(ctx.state.get("suggest"))
+        suggestion = self._suggestion(cards, groups, ctx.locale) if asked and ungrouped else []
         return GroupingResult(
-            count=len(cards), groups=groups, ungrouped=[c for c in cards if c.id not in placed]
+            count=len(cards), groups=groups, ungrouped=ungrouped, asked=asked, suggestion=suggestion
         )
+
+    def _suggestion(self, cards: list[Card], groups: list[Group], locale: str) -> list[SuggestedGroup]:
+        by_id = {c.id: c for c in cards}
+        found = suggest(
+            [(c.id, c.text) for c in cards],
+            [(g.id, g.name, [c.id for c in g.cards]) for g in groups],
+            locale,
+            max_new=MAX_GROUPS - len(groups),
+        )
+        return [
+            SuggestedGroup(group=s.group, name=s.name, cards=[by_id[c] for c in s.cards if c in by_id])
+            for s in found
+        ]
 
     def initial_state(self, settings: GroupingSettings, ctx: StepContext) -> dict[str, Any]:
         return {"groups": []}
@@ -211,9 +252,45 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
         elif action == "remove_group":
             group = _find(groups, _field(form, "group"))
             groups.remove(group)  # its cards go back to the pile
+        elif action == "suggest":
+            return {"groups": groups, "suggest": True}
+        elif action == "dismiss_suggestion":
+            return {"groups": groups}
+        elif action == "accept_suggestion":
+            # All of a suggestion, or one of its groups ("keep": the rest stays on the screen).
+            for item in read_suggestion(_field(form, "groups")):
+                self._accept(settings, groups, item, ctx)
+            return {"groups": groups, "suggest": True} if _field(form, "keep") else {"groups": groups}
         else:
             raise AnswerInvalid(N_("This step has no such action."))
-        return {"groups": groups}
+        out: dict[str, Any] = {"groups": groups}
+        if state.get("suggest"):
+            out["suggest"] = True  # moving a card keeps the suggestion on the screen
+        return out
+
+    def _accept(
+        self, settings: GroupingSettings, groups: list[dict[str, Any]], item: dict[str, Any], ctx: StepContext
+    ) -> None:
+        """Put a suggested group's cards where it says: into its existing group, or into a new group
+        of its name. A card the tovholder has grouped since stays where it is."""
+        grouped = {c for g in groups for c in g["cards"]}
+        cards = [c for c in item["cards"] if c not in grouped]
+        if not cards:
+            return
+        if item["group"]:
+            target = _find(groups, item["group"])
+        else:
+            if len(groups) >= MAX_GROUPS:
+                raise AnswerInvalid(
+                    N_("There are already %(num)d groups, the most a step takes. Merge or remove one first."),
+                    num=MAX_GROUPS,
+                )
+            name = unique_name(groups, _clean_name(item["name"]))
+            number = max((int(g["id"][1:]) for g in groups), default=0) + 1
+            target = {"id": f"g{number}", "name": name, "cards": []}
+            groups.append(target)
+        for card in cards:
+            self._move(settings, groups, card, target["id"], ctx)
 
     def _move(
         self, settings: GroupingSettings, groups: list[dict[str, Any]], card: str, gid: str, ctx: StepContext

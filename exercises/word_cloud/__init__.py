@@ -1,10 +1,11 @@
-"""A word cloud: a few words or short phrases per participant, sized by how often they come."""
+"""A word cloud: a few words or short phrases per participant, sized by how often they come.
+Inflected forms, case, spacing and typos of one word count together (`exercises.words`), shown in
+the spelling most people used."""
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from exercises.base import Entry, Exercise, StepContext, Strict, clean_text
 from exercises.markdown import md, no_answers
+from exercises.nordic import merge_words
 from exercises.poster import PosterItem, PosterPart, PosterSlot
 from exercises.words import Words
 
@@ -31,6 +33,7 @@ class Word(BaseModel):
     text: str
     count: int
     size: int  # 1 (smallest) to 5 (largest)
+    forms: list[str] = Field(default_factory=list)  # the other spellings counted with it
 
 
 class WordCloudResult(BaseModel):
@@ -60,25 +63,21 @@ class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer, WordCloudResult]):
         self, settings: WordCloudSettings, entries: Sequence[Entry[WordCloudAnswer]], ctx: StepContext
     ) -> WordCloudResult:
         answers = [e.answer for e in entries]
-        counts: Counter[str] = Counter()
-        spellings: dict[str, Counter[str]] = {}
-        for a in answers:
-            key = a.word.casefold()
-            counts[key] += 1
-            spellings.setdefault(key, Counter())[a.word] += 1
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:SHOWN]
-        peak = top[0][1] if top else 1
+        merged = merge_words([a.word for a in answers], ctx.locale)
+        top = merged[:SHOWN]
+        peak = top[0].count if top else 1
         words = [
             Word(
-                text=spellings[key].most_common(1)[0][0],
-                count=n,
-                size=1 + round(4 * (n - 1) / (peak - 1)) if peak > 1 else 3,
+                text=m.text,
+                count=m.count,
+                size=1 + round(4 * (m.count - 1) / (peak - 1)) if peak > 1 else 3,
+                forms=list(m.forms[1:]),
             )
-            for key, n in top
+            for m in top
         ]
         # Alphabetical order reads calmer than a ranking, and the sizes carry the counts.
         words.sort(key=lambda w: w.text.casefold())
-        return WordCloudResult(count=len(answers), distinct=len(counts), words=words)
+        return WordCloudResult(count=len(answers), distinct=len(merged), words=words)
 
     def simulate(
         self, settings: WordCloudSettings, rng: random.Random, samples: Sequence[str], ctx: StepContext
