@@ -30,10 +30,10 @@ from app.runner import (
     CODE_LENGTH,
     Conflict,
     Forbidden,
-    Invalid,
+    InvalidInput,
     NotFound,
+    Refusal,
     Runner,
-    RunnerError,
 )
 from exercises import build_registry
 from tests.harness import ROOT, postgres_database
@@ -324,7 +324,7 @@ def test_moving_an_unknown_run_is_not_found(runner: Runner) -> None:
 @pytest.mark.parametrize("seconds", [0, -5, 4 * 3600 + 1])
 def test_timer_out_of_range_is_refused(runner: Runner, seconds: int) -> None:
     run_id = started(runner, 0)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.set_timer(run_id, seconds)
 
 
@@ -349,7 +349,7 @@ def test_join_by_code_in_any_case_and_with_spaces(runner: Runner, db_path: Path)
 
 def test_join_with_a_name_over_forty_characters_is_refused(runner: Runner, db_path: Path) -> None:
     run = runner.create_run("tiny", "en", None)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.join(run.code, "x" * 41)
     assert count(db_path, "participant") == 0
 
@@ -459,7 +459,7 @@ def test_an_answer_to_an_unknown_step_is_not_found(runner: Runner, db_path: Path
 def test_an_answer_without_a_valid_key_is_refused(runner: Runner, db_path: Path, bad_key: str) -> None:
     run_id = started(runner, CARDS)
     token = joined(runner, run_id)
-    with pytest.raises(RunnerError) as caught:
+    with pytest.raises(Refusal) as caught:
         runner.submit_answer(token, "cards", {"text": "hello"}, bad_key)
     assert caught.value.status_code == 400
     assert count(db_path, "answer") == 0
@@ -487,10 +487,10 @@ def test_an_answer_after_close_is_a_conflict(runner: Runner, db_path: Path) -> N
 def test_an_invalid_answer_is_refused_with_the_exercise_message(runner: Runner, db_path: Path) -> None:
     run_id = started(runner, CARDS)
     token = joined(runner, run_id)
-    with pytest.raises(Invalid) as caught:
+    with pytest.raises(InvalidInput) as caught:
         runner.submit_answer(token, "cards", {"text": "x" * 51}, key())
     assert caught.value.params == {"length": 51, "limit": 50}
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.submit_answer(token, "cards", {"text": "   "}, key())
     assert count(db_path, "answer") == 0
 
@@ -498,7 +498,7 @@ def test_an_invalid_answer_is_refused_with_the_exercise_message(runner: Runner, 
 def test_an_answer_to_a_talk_step_is_refused(runner: Runner, db_path: Path) -> None:
     run_id = started(runner, 0)
     token = joined(runner, run_id)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.submit_answer(token, "intro", {"text": "hello"}, key())
     assert count(db_path, "answer") == 0
 
@@ -576,7 +576,7 @@ def test_a_refused_change_notifies_nobody(runner: Runner, notifier: RecordingNot
     before = len(notifier.notices)
     with pytest.raises(Conflict):
         runner.move(run_id, +1, expected_version=version - 1)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.submit_answer(token, "cards", {"text": ""}, key())
     with pytest.raises(NotFound):
         runner.submit_answer(token, "nope", {"text": "x"}, key())

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.deps import CurrentFacilitator, House
+from app.deps import HouseDep, Owned
 from app.routes import page
 
 router = APIRouter()
 
 
-@router.get("/runs/{run_id}/projector")
-async def projector(request: Request, house: House, me: CurrentFacilitator, run_id: int) -> Response:
-    await asyncio.to_thread(house.runner.get_run, run_id, me.id)
-    view = await asyncio.to_thread(house.runner.run_view, run_id)
+@router.get("/runs/{run_id}/projector", dependencies=[Owned])
+def projector(request: Request, house: HouseDep, run_id: int) -> Response:
+    view = house.runner.run_view(run_id)
     return page(
         request,
         "projector/projector.html",
