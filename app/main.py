@@ -22,7 +22,6 @@ from app.routes import (
     flows,
     participant,
     posters,
-    projector,
     results,
     sockets,
 )
@@ -62,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Any:
     errors.install(api)
     # Every address is literal but for its parameters, so no two routes can take the same request
     # and the order here does not matter (tests/test_architecture.py holds that).
-    for module in (participant, facilitator, console, flows, projector, results, exports, posters):
+    for module in (participant, facilitator, console, flows, results, exports, posters):
         api.include_router(module.router)
     sockets.install(house)
 

@@ -14,8 +14,7 @@ import socketio
 
 log = logging.getLogger(__name__)
 
-# Kinds of change, and the audiences each one touches.
-PHONE_KINDS = {"step"}
+# Kinds of change pushed at once; the others ("tally", "people") are coalesced.
 IMMEDIATE_KINDS = {"step", "reveal", "timer", "action"}
 
 

@@ -1,12 +1,14 @@
-"""The tovholder's console and its controls: next, back, reveal, hide, timer and close, each at its
-own address, and the actions on the current step's exercise. A control answers an htmx request
-with the region it came from (the console, or the projector's stage), else with a redirect."""
+"""The tovholder's screens: the console, the projector (the big screen: join code and QR in the
+lobby, then each step and its live results), and the controls: next, back, reveal, hide, timer
+and close, each at its own address, and the actions on the current step's exercise. A control
+answers an htmx request with the region it came from (the console, or the projector's stage),
+else with a redirect."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -39,18 +41,29 @@ ControlForm = Annotated[Control, Form()]
 TimerForm = Annotated[TimerControl, Form()]
 
 
-@router.get("/runs/{run_id}/console", dependencies=[Owned])
-def console(request: Request, house: HouseDep, run_id: int) -> Response:
+def _screen(request: Request, house: House, run_id: int, template: str, *, qr: bool = False) -> Response:
     view = house.runner.run_view(run_id)
+    extra: dict[str, Any] = {"qr_svg": house.qr_svg(view.run.code)} if qr else {}
     return page(
         request,
-        "console/console.html",
+        template,
         locale=view.run.locale,
         run=view.run,
         view=view,
         join_url=house.join_url(view.run.code),
         fallback_locale=view.flow.default_locale,
+        **extra,
     )
+
+
+@router.get("/runs/{run_id}/console", dependencies=[Owned])
+def console(request: Request, house: HouseDep, run_id: int) -> Response:
+    return _screen(request, house, run_id, "console/console.html")
+
+
+@router.get("/runs/{run_id}/projector", dependencies=[Owned])
+def projector(request: Request, house: HouseDep, run_id: int) -> Response:
+    return _screen(request, house, run_id, "projector/projector.html", qr=True)
 
 
 def _region(

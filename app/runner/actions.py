@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.errors import Conflict, InvalidInput
-from app.models import Run, RunStatus, StepState, utcnow
+from app.errors import InvalidInput
+from app.models import Run, StepState, utcnow
 from app.runner.base import RunnerBase
 from exercises import AnswerInvalid
 from exercises.base import N_
@@ -31,13 +31,9 @@ class StepActions(RunnerBase):
         """An action on the current step; refused when that step is not on the screen."""
         with self._session() as db:
             run = self._run(db, run_id)
-            flow = self.flow_of(run)
-            index = self._index(flow, step_id)
-            if run.status != RunStatus.live or index != run.step_index:
-                raise Conflict(N_("This step is not on the screen now."))
-            step = flow.steps[index]
+            step = self._on_screen(run, step_id, N_("This step is not on the screen now."))
             exercise = self.registry[step.exercise]
-            ctx = self.reader.context(db, run, flow, step)
+            ctx = self.reader.context(db, run, self.flow_of(run), step)
             try:
                 state = exercise.act(exercise.settings(step.settings), ctx.state, action, form, ctx)
             except AnswerInvalid as exc:

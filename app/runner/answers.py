@@ -152,14 +152,10 @@ class Answers(RunnerBase):
             if _stored(db, participant, key):
                 return False
             run = self._run(db, participant.run_id)
-            flow = self.flow_of(run)
-            index = self._index(flow, step_id)
-            if run.status != RunStatus.live or index != run.step_index:
-                raise Conflict(N_("This question is closed: the session has moved on."))
-            step = flow.steps[index]
+            step = self._on_screen(run, step_id, N_("This question is closed: the session has moved on."))
             exercise = self.registry[step.exercise]
             settings = exercise.settings(step.settings)
-            ctx = self.reader.context(db, run, flow, step, unit=participant.unit)
+            ctx = self.reader.context(db, run, self.flow_of(run), step, unit=participant.unit)
             try:
                 answer = make(exercise, settings, ctx)
             except AnswerInvalid as exc:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.db import session_scope
 from app.errors import Conflict, Forbidden, NotFound
-from app.flows import Flow
+from app.flows import Flow, Step
 from app.models import Answer, Participant, Run, RunStatus, Team
 from app.views import PhoneView, Reader, RunView, StepView
 from exercises import AnyExercise
@@ -199,6 +199,14 @@ class RunnerBase:
         with self._session() as db:
             team = db.get(Team, run.team_id)
         return list(team.units) if team else []
+
+    def _on_screen(self, run: Run, step_id: str, refusal: str) -> Step:
+        """The run's step `step_id`, if it is the one on the screen; else Conflict(refusal)."""
+        flow = self.flow_of(run)
+        index = self._index(flow, step_id)
+        if run.status != RunStatus.live or index != run.step_index:
+            raise Conflict(refusal)
+        return flow.steps[index]
 
     @staticmethod
     def _index(flow: Flow, step_id: str) -> int:
