@@ -31,6 +31,7 @@ def test_a_negative_and_a_huge_whole_number_are_written_out() -> None:
         ({"step": "s", "value": None}, "value"),
         ({"step": "s", "value": [3]}, "value"),
         ({"step": "s", "value": b"3"}, "value"),
+        ({"step": "s", "value": 10**5000}, "value"),  # more digits than Python writes out
         ({"step": "s", 7: "3"}, "?"),
         ({"step": "s", "value": "\ud800"}, "?"),
         ({"step": "s\udfff"}, "?"),

@@ -4,7 +4,6 @@ once per idempotency key, and never past what its step allows."""
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -22,8 +21,6 @@ from app.runner.base import RunnerBase
 from app.views import PhoneView
 from exercises import AnswerInvalid, AnyExercise
 from exercises.base import N_, StepContext, clean_text
-
-log = logging.getLogger(__name__)
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_FIELDS = 120  # a matrix of 7 items for 11 other units, and the hidden fields
@@ -51,7 +48,10 @@ def _field(name: object, value: object) -> tuple[str, str]:
     if not isinstance(name, str):
         raise _malformed("?")
     if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
+        try:
+            value = str(value)
+        except ValueError:  # over Python's limit of digits for a conversion
+            raise _malformed(name[:64]) from None
     if not isinstance(value, str):
         raise _malformed(name[:64])
     try:
@@ -74,7 +74,7 @@ def answer_input(raw: Mapping[Any, Any]) -> AnswerInput:
     fields.pop("csrf_token", None)
     if not step_id:
         raise Refusal(N_("The form did not say which question it answers. Reload the page."))
-    return AnswerInput(step_id=step_id[:64], key=key, fields=fields)
+    return AnswerInput(step_id=step_id, key=key, fields=fields)
 
 
 MakeAnswer = Callable[[AnyExercise, Any, StepContext], BaseModel]
