@@ -4,7 +4,8 @@ benchmarks. The answers come from each step's `demo` samples in the flow file.""
 from __future__ import annotations
 
 import random
-import secrets
+
+from pydantic import BaseModel
 
 from app.auth import Accounts
 from app.config import Settings
@@ -159,13 +160,14 @@ def _simulate_step(
     samples = step.demo.get(locale) or step.demo.get(flow.default_locale) or []
     if exercise.collects_answers:
         contexts: dict[str | None, StepContext] = {}
+        answers: list[tuple[Participant, BaseModel]] = []
         for p in people:
             if rng.random() < 0.08:  # a few people skip a step, as in a real room
                 continue
             if p.unit not in contexts:
                 contexts[p.unit] = runner.step_context(run_id, step.id, p.unit)
-            for answer in exercise.simulate(settings_model, rng, samples, contexts[p.unit]):
-                runner.store_answer(p, step.id, answer, secrets.token_urlsafe(16))
+            answers += [(p, a) for a in exercise.simulate(settings_model, rng, samples, contexts[p.unit])]
+        runner.store_answers(run_id, step.id, answers)
     current = runner.run_view(run_id).current
     assert current is not None and current.step.id == step.id
     state = exercise.simulate_state(settings_model, rng, samples, current.entries, current.ctx)

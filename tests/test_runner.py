@@ -36,6 +36,8 @@ from app.runner import (
     Runner,
 )
 from exercises import build_registry
+from exercises.open_text import OpenTextAnswer
+from exercises.scale import ScaleAnswer
 from tests.harness import ROOT, postgres_database
 
 REGISTRY = build_registry()
@@ -426,6 +428,27 @@ def test_the_cap_is_per_participant(runner: Runner, db_path: Path) -> None:
     run_id = started(runner, RATE)
     for _ in range(3):
         runner.submit_answer(joined(runner, run_id), "rate", {"value": "3"}, key())
+    assert count(db_path, "answer") == 3
+
+
+def test_answers_stored_in_bulk_keep_to_what_the_step_allows(
+    runner: Runner, db_path: Path, notifier: RecordingNotifier
+) -> None:
+    """The demo's way in: a room's ready-made answers, numbered per person, one notify after."""
+    run_id = started(runner, CARDS)
+    one, two = (runner.participant(joined(runner, run_id)) for _ in range(2))
+    cards = [OpenTextAnswer(text=f"card {i}") for i in range(4)]
+    runner.store_answers(run_id, "cards", [(one, cards[0]), (two, cards[1]), (one, cards[2])])
+    assert notifier.last.what == "tally" and notifier.last.answers == 3
+    assert rows(db_path, "SELECT participant_id, seq FROM answer ORDER BY id") == [
+        (one.id, 1),
+        (two.id, 1),
+        (one.id, 2),
+    ]
+    with pytest.raises(Conflict):  # three cards is what the step takes
+        runner.store_answers(run_id, "cards", [(one, cards[3]), (one, cards[3])])
+    with pytest.raises(Conflict):  # not the step on the screen
+        runner.store_answers(run_id, "rate", [(two, ScaleAnswer(value=3))])
     assert count(db_path, "answer") == 3
 
 

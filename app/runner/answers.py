@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,8 @@ from app.errors import Conflict, InvalidInput, Refusal
 from app.models import Answer, Participant, Run, RunStatus
 from app.runner.base import RunnerBase
 from app.views import PhoneView
-from exercises import AnswerInvalid, AnyExercise
-from exercises.base import N_, StepContext, clean_text
+from exercises import AnswerInvalid
+from exercises.base import N_, clean_text
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_FIELDS = 120  # a matrix of 7 items for 11 other units, and the hidden fields
@@ -77,9 +77,6 @@ def answer_input(raw: Mapping[Any, Any]) -> AnswerInput:
     return AnswerInput(step_id=step_id, key=key, fields=fields)
 
 
-MakeAnswer = Callable[[AnyExercise, Any, StepContext], BaseModel]
-
-
 @dataclass
 class SubmitResult:
     created: bool
@@ -132,21 +129,13 @@ class Answers(RunnerBase):
     ) -> SubmitResult:
         """Parse and store one answer once. A key already stored is acknowledged again, never
         stored twice."""
-
-        def parse(exercise: AnyExercise, settings: Any, ctx: StepContext) -> BaseModel:
-            return exercise.parse_answer(settings, form, ctx)  # type: ignore[no-any-return]
-
-        _check_key(key)
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise Refusal(N_("The answer came without a valid key; reload the page and send again."))
         participant = self.participant(token)
-        created = self._store(participant, step_id, key, parse)
+        created = self._store(participant, step_id, form, key)
         return SubmitResult(created=created, view=self.phone_view(participant))
 
-    def store_answer(self, participant: Participant, step_id: str, answer: BaseModel, key: str) -> bool:
-        """Store an answer already made by the step's exercise (the demo's simulated ones)."""
-        _check_key(key)
-        return self._store(participant, step_id, key, lambda *_: answer)
-
-    def _store(self, participant: Participant, step_id: str, key: str, make: MakeAnswer) -> bool:
+    def _store(self, participant: Participant, step_id: str, form: Mapping[str, Any], key: str) -> bool:
         """Whether the answer was stored now (False: its key was stored before)."""
         with self._session() as db:
             if _stored(db, participant, key):
@@ -157,30 +146,17 @@ class Answers(RunnerBase):
             settings = exercise.settings(step.settings)
             ctx = self.reader.context(db, run, self.flow_of(run), step, unit=participant.unit)
             try:
-                answer = make(exercise, settings, ctx)
+                answer = exercise.parse_answer(settings, form, ctx)
             except AnswerInvalid as exc:
                 raise InvalidInput(exc.message, **exc.params) from None
             limit = exercise.max_answers(settings, ctx)
             # Each lost race means another answer of this person took a place, so `limit` + 1
             # tries always end in a stored answer, a stored twin, or a full step.
             for _ in range(limit + 1):
-                count = db.exec(
-                    select(func.count())
-                    .select_from(Answer)
-                    .where(Answer.participant_id == participant.id, Answer.step_id == step.id)
-                ).one()
+                count = _count(db, participant, step_id)
                 if count >= limit:
                     raise Conflict(N_("You have sent all the answers this step takes."))
-                db.add(
-                    Answer(
-                        run_id=participant.run_id,
-                        participant_id=participant.id or 0,
-                        step_id=step.id,
-                        seq=int(count) + 1,
-                        idempotency_key=key,
-                        payload=answer.model_dump(mode="json"),
-                    )
-                )
+                db.add(_row(participant, step_id, count + 1, key, answer))
                 try:
                     db.commit()
                     break
@@ -195,10 +171,46 @@ class Answers(RunnerBase):
         self.notifier.notify(participant.run_id, "tally")
         return True
 
+    def store_answers(
+        self, run_id: int, step_id: str, answers: Sequence[tuple[Participant, BaseModel]]
+    ) -> None:
+        """A room's answers to the step on the screen, already made by its exercise (the demo's
+        simulated ones), in one transaction, each within what the step allows its person."""
+        with self._session() as db:
+            run = self._run(db, run_id)
+            step = self._on_screen(run, step_id, N_("This question is closed: the session has moved on."))
+            exercise = self.registry[step.exercise]
+            settings = exercise.settings(step.settings)
+            limits: dict[str | None, int] = {}
+            counts: dict[int, int] = {}
+            for participant, answer in answers:
+                if participant.unit not in limits:
+                    ctx = self.reader.context(db, run, self.flow_of(run), step, unit=participant.unit)
+                    limits[participant.unit] = exercise.max_answers(settings, ctx)
+                pid = participant.id or 0
+                counts[pid] = counts[pid] + 1 if pid in counts else _count(db, participant, step_id) + 1
+                if counts[pid] > limits[participant.unit]:
+                    raise Conflict(N_("You have sent all the answers this step takes."))
+                db.add(_row(participant, step_id, counts[pid], secrets.token_urlsafe(16), answer))
+            db.commit()
+        self.notifier.notify(run_id, "tally")
 
-def _check_key(key: object) -> None:
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        raise Refusal(N_("The answer came without a valid key; reload the page and send again."))
+
+def _row(participant: Participant, step_id: str, seq: int, key: str, answer: BaseModel) -> Answer:
+    return Answer(
+        run_id=participant.run_id,
+        participant_id=participant.id or 0,
+        step_id=step_id,
+        seq=seq,
+        idempotency_key=key,
+        payload=answer.model_dump(mode="json"),
+    )
+
+
+def _count(db: Session, participant: Participant, step_id: str) -> int:
+    """How many answers the person has given to the step."""
+    query = select(func.count()).select_from(Answer)
+    return int(db.exec(query.where(Answer.participant_id == participant.id, Answer.step_id == step_id)).one())
 
 
 def _stored(db: Session, participant: Participant, key: str) -> bool:
