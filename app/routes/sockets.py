@@ -57,11 +57,12 @@ def install(house: House) -> None:
             run = runner.run_by_code(str(data.get("run", "")))
         except Refusal:
             return None
+        assert run.id is not None
         if role in ("projector", "console"):
             account = house.signer.loads(cookies.get(auth.LOGIN_COOKIE))
             if account is None or run.facilitator_id not in (None, account):
                 return None
-            return {"role": role, "run_id": run.id}, room(run.id or 0, role)
+            return {"role": role, "run_id": run.id}, room(run.id, role)
         if role == "phone":
             token = str(data.get("token") or cookies.get(PARTICIPANT_COOKIE) or "")
             try:
