@@ -48,11 +48,6 @@ def verify_password(password: str, stored: str) -> bool:
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 
-def count_accounts(engine: Engine) -> int:
-    with session_scope(engine) as db:
-        return int(db.exec(select(func.count()).select_from(Facilitator)).one())
-
-
 def _checked(email: str, name: str, password: str) -> tuple[str, str]:
     email = email.strip().lower()
     name = " ".join(name.split()) or email.split("@")[0]
@@ -63,33 +58,6 @@ def _checked(email: str, name: str, password: str) -> tuple[str, str]:
     if len(password) < MIN_PASSWORD or len(password) > 1024:
         raise AccountError("A password has at least 10 characters.")
     return email, name
-
-
-def create_account(engine: Engine, email: str, name: str, password: str) -> Facilitator:
-    email, name = _checked(email, name, password)
-    with session_scope(engine) as db:
-        if db.exec(select(Facilitator).where(Facilitator.email == email)).first():
-            raise AccountError("An account with this email exists already.")
-        account = Facilitator(email=email, name=name, password_hash=hash_password(password))
-        db.add(account)
-        db.commit()
-        db.refresh(account)
-    log.info("account created", extra={"facilitator_id": account.id})
-    return account
-
-
-def authenticate(engine: Engine, email: str, password: str) -> Facilitator | None:
-    with session_scope(engine) as db:
-        account = db.exec(select(Facilitator).where(Facilitator.email == email.strip().lower())).first()
-    if account is None:
-        verify_password(password, _DUMMY_HASH)
-        return None
-    return account if verify_password(password, account.password_hash) else None
-
-
-def get_account(engine: Engine, account_id: int) -> Facilitator | None:
-    with session_scope(engine) as db:
-        return db.get(Facilitator, account_id)
 
 
 class CookieSigner:
@@ -114,45 +82,84 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_setup_token(engine: Engine) -> str | None:
-    """When no account exists, a one-time token for the setup link; None when one exists."""
-    if count_accounts(engine):
-        return None
-    token = secrets.token_urlsafe(24)
-    with session_scope(engine) as db:
-        db.add(SetupToken(token_hash=_token_hash(token)))
-        db.commit()
-    return token
+class Accounts:
+    """The tovholders' accounts and the first-start setup link."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-def setup_token_valid(engine: Engine, token: str) -> bool:
-    if count_accounts(engine):
-        return False
-    with session_scope(engine) as db:
-        row = db.exec(select(SetupToken).where(SetupToken.token_hash == _token_hash(token))).first()
-    return row is not None and row.used_at is None
+    def count(self) -> int:
+        with session_scope(self.engine) as db:
+            return int(db.exec(select(func.count()).select_from(Facilitator)).one())
 
+    def get(self, account_id: int) -> Facilitator | None:
+        with session_scope(self.engine) as db:
+            return db.get(Facilitator, account_id)
 
-def use_setup_token(engine: Engine, token: str, email: str, name: str, password: str) -> Facilitator:
-    """Create the first account and spend the link, in one transaction: two clicks at the same
-    moment cannot both create an account."""
-    email, name = _checked(email, name, password)
-    account = Facilitator(email=email, name=name, password_hash=hash_password(password))
-    with session_scope(engine) as db:
-        claimed = db.execute(
-            update(SetupToken)
-            .where(col(SetupToken.token_hash) == _token_hash(token), col(SetupToken.used_at).is_(None))
-            .values(used_at=utcnow())
-        )
-        existing = db.exec(select(func.count()).select_from(Facilitator)).one()
-        if claimed.rowcount != 1 or existing:  # type: ignore[attr-defined]
-            db.rollback()
-            raise AccountError(
-                "This setup link is no longer valid. Restart the server for a new one, "
-                "or add an account with the tovholder command."
+    def find(self, email: str | None = None) -> Facilitator | None:
+        """The account with this email; without one, the first account made."""
+        query = select(Facilitator).order_by(col(Facilitator.id))
+        if email is not None:
+            query = query.where(Facilitator.email == email.strip().lower())
+        with session_scope(self.engine) as db:
+            return db.exec(query).first()
+
+    def create(self, email: str, name: str, password: str) -> Facilitator:
+        email, name = _checked(email, name, password)
+        if self.find(email) is not None:
+            raise AccountError("An account with this email exists already.")
+        account = Facilitator(email=email, name=name, password_hash=hash_password(password))
+        with session_scope(self.engine) as db:
+            db.add(account)
+            db.commit()
+            db.refresh(account)
+        log.info("account created", extra={"facilitator_id": account.id})
+        return account
+
+    def authenticate(self, email: str, password: str) -> Facilitator | None:
+        account = self.find(email)
+        if account is None:
+            verify_password(password, _DUMMY_HASH)
+            return None
+        return account if verify_password(password, account.password_hash) else None
+
+    def issue_setup_token(self) -> str | None:
+        """When no account exists, a one-time token for the setup link; None when one exists."""
+        if self.count():
+            return None
+        token = secrets.token_urlsafe(24)
+        with session_scope(self.engine) as db:
+            db.add(SetupToken(token_hash=_token_hash(token)))
+            db.commit()
+        return token
+
+    def setup_token_valid(self, token: str) -> bool:
+        if self.count():
+            return False
+        with session_scope(self.engine) as db:
+            row = db.exec(select(SetupToken).where(SetupToken.token_hash == _token_hash(token))).first()
+        return row is not None and row.used_at is None
+
+    def use_setup_token(self, token: str, email: str, name: str, password: str) -> Facilitator:
+        """Create the first account and spend the link, in one transaction: two clicks at the
+        same moment cannot both create an account."""
+        email, name = _checked(email, name, password)
+        account = Facilitator(email=email, name=name, password_hash=hash_password(password))
+        with session_scope(self.engine) as db:
+            claimed = db.execute(
+                update(SetupToken)
+                .where(col(SetupToken.token_hash) == _token_hash(token), col(SetupToken.used_at).is_(None))
+                .values(used_at=utcnow())
             )
-        db.add(account)
-        db.commit()
-        db.refresh(account)
-    log.info("first account created", extra={"facilitator_id": account.id})
-    return account
+            existing = db.exec(select(func.count()).select_from(Facilitator)).one()
+            if claimed.rowcount != 1 or existing:  # type: ignore[attr-defined]
+                db.rollback()
+                raise AccountError(
+                    "This setup link is no longer valid. Restart the server for a new one, "
+                    "or add an account with the tovholder command."
+                )
+            db.add(account)
+            db.commit()
+            db.refresh(account)
+        log.info("first account created", extra={"facilitator_id": account.id})
+        return account

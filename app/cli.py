@@ -9,8 +9,13 @@ import logging
 import random
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.config import ROOT, Settings
+
+if TYPE_CHECKING:
+    from app.models import Run
+    from app.runner import Runner
 
 
 def _migrate(settings: Settings) -> None:
@@ -114,7 +119,7 @@ def _check_words(paths: list[Path], *, product: bool) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from app import auth
+    from app.auth import AccountError, Accounts
     from app.db import make_engine
 
     settings = Settings()
@@ -128,10 +133,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             return 1
     engine = make_engine(settings.resolved_database_url)
     try:
-        account = auth.create_account(engine, args.email, args.name or "", password)
-    except auth.AccountError as exc:
+        account = Accounts(engine).create(args.email, args.name or "", password)
+    except AccountError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    finally:
+        engine.dispose()
     print(f"account {account.email} created (id {account.id})")
     return 0
 
@@ -160,17 +167,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Quiet:
-    def notify(self, run_id: int, what: str) -> None:
-        pass
+def _find_run(runner: Runner, raw: str) -> Run:
+    """A session by its id (as in its address) or its join code."""
+    raw = raw.strip()
+    return runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
     from app.db import make_engine
+    from app.errors import Refusal
     from app.exports import Exports
-    from app.runner import Runner, RunnerError
+    from app.runner import Runner, Silent
     from app.views import Reader
     from exercises import build_registry
 
@@ -178,14 +187,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     engine = make_engine(settings.resolved_database_url)
     registry = build_registry()
     # Only reads: no migration, and no flow files (a session exports its own copy of its flow).
-    runner = Runner(engine, {}, registry, _Quiet(), settings.min_group_size)
+    runner = Runner(engine, {}, registry, Silent(), settings.min_group_size)
     exports = Exports(engine, Reader(registry, settings.min_group_size))
     try:
-        raw = args.run.strip()
-        run = runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
-        assert run.id is not None
-        body = exports.export(run.id, args.format).encode("utf-8")
-    except RunnerError as exc:
+        run = _find_run(runner, args.run)
+        body = exports.export(run.id or 0, args.format).encode("utf-8")
+    except Refusal as exc:
         print(f"no session {args.run!r}: {exc}", file=sys.stderr)
         return 1
     except OperationalError as exc:
@@ -206,33 +213,36 @@ def cmd_poster(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
     from app.db import make_engine
+    from app.errors import Refusal
     from app.posters.build import Posters
     from app.posters.collect import NoSuchSession, poster_locale
-    from app.posters.render import render
-    from app.runner import Runner, RunnerError
+    from app.runner import Runner, Silent
     from app.views import Reader
     from exercises import build_registry
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     registry = build_registry()
-    runner = Runner(engine, {}, registry, _Quiet(), settings.min_group_size)
+    runner = Runner(engine, {}, registry, Silent(), settings.min_group_size)
     posters = Posters(engine, Reader(registry, settings.min_group_size))
     if args.locale is not None and poster_locale(args.locale, "") != args.locale:
         print(f"--locale is one of en, nb, nn, da, sv, not {args.locale!r}", file=sys.stderr)
         return 1
     try:
-        raw = args.run.strip()
-        run = runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
-        assert run.id is not None
-        if args.kind not in posters.kinds(run.id):
+        run = _find_run(runner, args.run)
+        if args.kind not in posters.kinds(run.id or 0):
             print(f"no step of session {run.code} or its team feeds a {args.kind} poster", file=sys.stderr)
             return 1
-        built = posters.build(run.id, args.kind, locale=args.locale)
-        body = render(
-            built.data, paper=args.paper, orientation=args.orientation, fmt=args.format, ppi=args.ppi
+        body = posters.file(
+            run.id or 0,
+            args.kind,
+            locale=args.locale,
+            paper=args.paper,
+            orientation=args.orientation,
+            fmt=args.format,
+            ppi=args.ppi,
         )
-    except (RunnerError, NoSuchSession) as exc:
+    except (Refusal, NoSuchSession) as exc:
         print(f"no session {args.run!r}: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:

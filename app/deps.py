@@ -1,17 +1,16 @@
-"""Request dependencies: the house, the logged-in tovholder, the phone's participant, CSRF."""
+"""Request dependencies: the house, the logged-in tovholder, the session they own, the phone's
+participant cookie, the language, CSRF, and a form's text fields."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app import auth, i18n
-from app.models import Facilitator
+from app.house import House
+from app.models import Facilitator, Run
 from app.security import check_csrf
-
-if TYPE_CHECKING:
-    from app.main import Tovholder
 
 PARTICIPANT_COOKIE = "tov_p"
 LANG_COOKIE = "tov_lang"
@@ -21,18 +20,18 @@ class LoginRequired(Exception):
     pass
 
 
-def get_house(request: Request) -> Tovholder:
-    house: Tovholder = request.app.state.house
+def get_house(request: Request) -> House:
+    house: House = request.app.state.house
     return house
 
 
-House = Annotated["Tovholder", Depends(get_house)]
+HouseDep = Annotated[House, Depends(get_house)]
 
 
 def optional_facilitator(request: Request) -> Facilitator | None:
     house = get_house(request)
     account_id = house.signer.loads(request.cookies.get(auth.LOGIN_COOKIE))
-    return auth.get_account(house.engine, account_id) if account_id is not None else None
+    return house.accounts.get(account_id) if account_id is not None else None
 
 
 def current_facilitator(request: Request) -> Facilitator:
@@ -43,7 +42,25 @@ def current_facilitator(request: Request) -> Facilitator:
 
 
 CurrentFacilitator = Annotated[Facilitator, Depends(current_facilitator)]
+
+
+def owned_run(run_id: int, house: HouseDep, me: CurrentFacilitator) -> Run:
+    """The session in the address, if this tovholder owns it (or nobody does); else 404."""
+    return house.runner.get_run(run_id, me.id)
+
+
+OwnedRun = Annotated[Run, Depends(owned_run)]
+Owned = Depends(owned_run)  # for a route that needs only the check, with `run_id` of its own
 Csrf = Depends(check_csrf)
+
+
+async def form_fields(request: Request) -> dict[str, object]:
+    """The request's form as it came, for the forms whose fields the exercise or flow decides.
+    Read here, so the handler itself can run in the thread pool."""
+    return dict((await request.form()).items())
+
+
+FormFields = Annotated[dict[str, object], Depends(form_fields)]
 
 
 def browser_locale(request: Request) -> str:

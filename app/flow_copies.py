@@ -53,47 +53,56 @@ def to_yaml(flow: Flow) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
 
 
-def import_flow(
-    engine: Engine,
-    facilitator_id: int,
-    raw: bytes,
-    registry: Mapping[str, AnyExercise],
-    shipped: Mapping[str, Flow],
-) -> Flow:
-    """Validate an uploaded flow and keep it for this tovholder (replacing one of the same name)."""
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise FlowError([Problem("<upload>", 1, f"the file is over {MAX_IMPORT_BYTES // 1024} KiB")])
-    try:
-        declared = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError):
-        declared = None  # the loader below says what is wrong, with the line
-    name = declared.get("name") if isinstance(declared, dict) else None
-    stem = name if isinstance(name, str) and FLOW_NAME.fullmatch(name) else "upload"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{stem}.yaml"
-        path.write_bytes(raw)
-        flow = load_flow(path, registry)
-    if flow.name in shipped:
-        raise FlowError([Problem("<upload>", 1, f"the name {flow.name!r} is taken by a shipped flow")])
-    with session_scope(engine) as db:
-        row = db.exec(
-            select(CustomFlow).where(
-                CustomFlow.facilitator_id == facilitator_id, CustomFlow.name == flow.name
-            )
-        ).first()
-        if row is None:
-            row = CustomFlow(facilitator_id=facilitator_id, name=flow.name, definition={})
-        row.definition = flow.model_dump(mode="json")
-        db.add(row)
-        db.commit()
-    return flow
+class FlowCopies:
+    """The flows a tovholder imported, beside the shipped ones."""
 
+    def __init__(
+        self, engine: Engine, registry: Mapping[str, AnyExercise], shipped: Mapping[str, Flow]
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.shipped = shipped
 
-def custom_flows(engine: Engine, facilitator_id: int) -> dict[str, Flow]:
-    with session_scope(engine) as db:
-        rows = db.exec(
-            select(CustomFlow)
-            .where(CustomFlow.facilitator_id == facilitator_id)
-            .order_by(col(CustomFlow.name))
-        ).all()
-    return {row.name: Flow.model_validate(row.definition) for row in rows}
+    def import_flow(self, facilitator_id: int, raw: bytes) -> Flow:
+        """Validate an uploaded flow and keep it for this tovholder (replacing one of the same
+        name)."""
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise FlowError([Problem("<upload>", 1, f"the file is over {MAX_IMPORT_BYTES // 1024} KiB")])
+        try:
+            declared = yaml.safe_load(raw.decode("utf-8"))
+        except (UnicodeDecodeError, yaml.YAMLError):
+            declared = None  # the loader below says what is wrong, with the line
+        name = declared.get("name") if isinstance(declared, dict) else None
+        stem = name if isinstance(name, str) and FLOW_NAME.fullmatch(name) else "upload"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{stem}.yaml"
+            path.write_bytes(raw)
+            flow = load_flow(path, self.registry)
+        if flow.name in self.shipped:
+            raise FlowError([Problem("<upload>", 1, f"the name {flow.name!r} is taken by a shipped flow")])
+        with session_scope(self.engine) as db:
+            row = db.exec(
+                select(CustomFlow).where(
+                    CustomFlow.facilitator_id == facilitator_id, CustomFlow.name == flow.name
+                )
+            ).first()
+            if row is None:
+                row = CustomFlow(facilitator_id=facilitator_id, name=flow.name, definition={})
+            row.definition = flow.model_dump(mode="json")
+            db.add(row)
+            db.commit()
+        return flow
+
+    def imported(self, facilitator_id: int) -> dict[str, Flow]:
+        """The tovholder's imported flows, by name."""
+        with session_scope(self.engine) as db:
+            rows = db.exec(
+                select(CustomFlow)
+                .where(CustomFlow.facilitator_id == facilitator_id)
+                .order_by(col(CustomFlow.name))
+            ).all()
+        return {row.name: Flow.model_validate(row.definition) for row in rows}
+
+    def available(self, facilitator_id: int) -> dict[str, Flow]:
+        """Every flow this tovholder can start: the shipped ones, then their imported ones."""
+        return {**self.shipped, **self.imported(facilitator_id)}

@@ -5,17 +5,19 @@ renders it once per audience and emits it to the run's rooms. Tallies are coales
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import socketio
+from socketio.packet import Packet
 
 log = logging.getLogger(__name__)
 
-# Kinds of change, and the audiences each one touches.
-PHONE_KINDS = {"step"}
+# Kinds of change pushed at once; the others ("tally", "people") are coalesced.
 IMMEDIATE_KINDS = {"step", "reveal", "timer", "action"}
 
 
@@ -33,6 +35,35 @@ class Push:
 
 Renderer = Callable[[int, frozenset[str]], Awaitable[list[Push]]]
 
+MAX_DIGITS = 100  # as engine.io's own reader
+
+
+class TooLong:
+    """A whole number in an event longer than MAX_DIGITS: not read, so not an int."""
+
+    def __repr__(self) -> str:
+        return "<number too long>"
+
+
+class _Json:
+    """JSON for socket packets. Engine.io's reader refuses a number of more than 100 digits by
+    dropping the whole packet, so the client would never get its acknowledgement; here the number
+    arrives as TooLong, and the event's handler refuses it with a message."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text: str | bytes, **kwargs: Any) -> Any:
+        return json.loads(text, parse_int=_whole_number, **kwargs)
+
+
+def _whole_number(digits: str) -> int | TooLong:
+    return int(digits) if len(digits.lstrip("-")) <= MAX_DIGITS else TooLong()
+
+
+class _Packet(Packet):  # type: ignore[misc]
+    json = _Json
+
 
 class Realtime:
     def __init__(
@@ -41,6 +72,7 @@ class Realtime:
         manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
+            serializer=_Packet,
             client_manager=manager,
             transports=["websocket"],
             cors_allowed_origins=[],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import html
 import secrets
+import threading
 import time
 from collections import deque
 
@@ -155,25 +156,29 @@ async def _too_large(send: Send, accept_language: str, htmx: bool = False) -> No
 
 class RateLimiter:
     """A sliding window per key (an IP address with an action). In memory: each worker keeps its
-    own; it slows guessing of join codes and passwords, it is not an accounting."""
+    own; it slows guessing of join codes and passwords, it is not an accounting. Handlers in the
+    thread pool share it, hence the lock."""
 
     def __init__(self, limit: int, window_seconds: float) -> None:
         self.limit = limit
         self.window = window_seconds
         self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
 
     def blocked(self, key: str) -> bool:
         now = time.monotonic()
-        hits = self._hits.get(key)
-        if not hits:
-            return False
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return len(hits) >= self.limit
+        with self._lock:
+            hits = self._hits.get(key)
+            if not hits:
+                return False
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            return len(hits) >= self.limit
 
     def record(self, key: str) -> None:
         """Count one failure (a wrong code, a wrong password)."""
         now = time.monotonic()
-        self._hits.setdefault(key, deque()).append(now)
-        if len(self._hits) > 10_000:
-            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
+        with self._lock:
+            self._hits.setdefault(key, deque()).append(now)
+            if len(self._hits) > 10_000:
+                self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}

@@ -42,10 +42,6 @@ class StepView:
     entries: list[Entry[Any]] = field(default_factory=list)
 
     @property
-    def state(self) -> Mapping[str, Any]:
-        return self.ctx.state
-
-    @property
     def takes_answers(self) -> bool:
         """Whether people answer this step here (a grouping of another step's cards does not)."""
         return self.exercise.collects_answers and self.exercise.max_answers(self.settings, self.ctx) > 0

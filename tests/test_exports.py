@@ -35,7 +35,7 @@ from app.exports.summary import export_markdown
 from app.flows import Flow, validate_flow
 from app.models import Answer, Facilitator, Participant
 from app.runner import Runner
-from app.teams import create_team
+from app.teams import Teams
 from app.views import Reader
 from exercises import build_registry
 from exercises.markdown import md_lines
@@ -162,7 +162,7 @@ def _craft(runner: Runner, engine: Engine) -> tuple[int, list[str], list[str]]:
         owner = db.exec(select(Facilitator).order_by(col(Facilitator.id))).first()
         assert owner is not None and owner.id is not None
         owner_id = owner.id
-    team = create_team(engine, owner_id, "Hjemmetjenesten Øst", "\n".join(UNITS))
+    team = Teams(engine).create(owner_id, "Hjemmetjenesten Øst", "\n".join(UNITS))
     run = runner.create_run("tiny-export", "nb", owner_id, team_id=team.id, flow=TINY)
     assert run.id is not None
     names = [f"Zqxname{i}Ø" for i in range(len(PEOPLE))]

@@ -30,12 +30,14 @@ from app.runner import (
     CODE_LENGTH,
     Conflict,
     Forbidden,
-    Invalid,
+    InvalidInput,
     NotFound,
+    Refusal,
     Runner,
-    RunnerError,
 )
 from exercises import build_registry
+from exercises.open_text import OpenTextAnswer
+from exercises.scale import ScaleAnswer
 from tests.harness import ROOT, postgres_database
 
 REGISTRY = build_registry()
@@ -324,7 +326,7 @@ def test_moving_an_unknown_run_is_not_found(runner: Runner) -> None:
 @pytest.mark.parametrize("seconds", [0, -5, 4 * 3600 + 1])
 def test_timer_out_of_range_is_refused(runner: Runner, seconds: int) -> None:
     run_id = started(runner, 0)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.set_timer(run_id, seconds)
 
 
@@ -349,7 +351,7 @@ def test_join_by_code_in_any_case_and_with_spaces(runner: Runner, db_path: Path)
 
 def test_join_with_a_name_over_forty_characters_is_refused(runner: Runner, db_path: Path) -> None:
     run = runner.create_run("tiny", "en", None)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.join(run.code, "x" * 41)
     assert count(db_path, "participant") == 0
 
@@ -429,6 +431,27 @@ def test_the_cap_is_per_participant(runner: Runner, db_path: Path) -> None:
     assert count(db_path, "answer") == 3
 
 
+def test_answers_stored_in_bulk_keep_to_what_the_step_allows(
+    runner: Runner, db_path: Path, notifier: RecordingNotifier
+) -> None:
+    """The demo's way in: a room's ready-made answers, numbered per person, one notify after."""
+    run_id = started(runner, CARDS)
+    one, two = (runner.participant(joined(runner, run_id)) for _ in range(2))
+    cards = [OpenTextAnswer(text=f"card {i}") for i in range(4)]
+    runner.store_answers(run_id, "cards", [(one, cards[0]), (two, cards[1]), (one, cards[2])])
+    assert notifier.last.what == "tally" and notifier.last.answers == 3
+    assert rows(db_path, "SELECT participant_id, seq FROM answer ORDER BY id") == [
+        (one.id, 1),
+        (two.id, 1),
+        (one.id, 2),
+    ]
+    with pytest.raises(Conflict):  # three cards is what the step takes
+        runner.store_answers(run_id, "cards", [(one, cards[3]), (one, cards[3])])
+    with pytest.raises(Conflict):  # not the step on the screen
+        runner.store_answers(run_id, "rate", [(two, ScaleAnswer(value=3))])
+    assert count(db_path, "answer") == 3
+
+
 def test_an_answer_to_a_step_that_is_not_current_is_a_conflict(runner: Runner, db_path: Path) -> None:
     run_id = started(runner, CARDS)
     token = joined(runner, run_id)
@@ -459,7 +482,7 @@ def test_an_answer_to_an_unknown_step_is_not_found(runner: Runner, db_path: Path
 def test_an_answer_without_a_valid_key_is_refused(runner: Runner, db_path: Path, bad_key: str) -> None:
     run_id = started(runner, CARDS)
     token = joined(runner, run_id)
-    with pytest.raises(RunnerError) as caught:
+    with pytest.raises(Refusal) as caught:
         runner.submit_answer(token, "cards", {"text": "hello"}, bad_key)
     assert caught.value.status_code == 400
     assert count(db_path, "answer") == 0
@@ -487,10 +510,10 @@ def test_an_answer_after_close_is_a_conflict(runner: Runner, db_path: Path) -> N
 def test_an_invalid_answer_is_refused_with_the_exercise_message(runner: Runner, db_path: Path) -> None:
     run_id = started(runner, CARDS)
     token = joined(runner, run_id)
-    with pytest.raises(Invalid) as caught:
+    with pytest.raises(InvalidInput) as caught:
         runner.submit_answer(token, "cards", {"text": "x" * 51}, key())
     assert caught.value.params == {"length": 51, "limit": 50}
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.submit_answer(token, "cards", {"text": "   "}, key())
     assert count(db_path, "answer") == 0
 
@@ -498,7 +521,7 @@ def test_an_invalid_answer_is_refused_with_the_exercise_message(runner: Runner, 
 def test_an_answer_to_a_talk_step_is_refused(runner: Runner, db_path: Path) -> None:
     run_id = started(runner, 0)
     token = joined(runner, run_id)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.submit_answer(token, "intro", {"text": "hello"}, key())
     assert count(db_path, "answer") == 0
 
@@ -576,7 +599,7 @@ def test_a_refused_change_notifies_nobody(runner: Runner, notifier: RecordingNot
     before = len(notifier.notices)
     with pytest.raises(Conflict):
         runner.move(run_id, +1, expected_version=version - 1)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidInput):
         runner.submit_answer(token, "cards", {"text": ""}, key())
     with pytest.raises(NotFound):
         runner.submit_answer(token, "nope", {"text": "x"}, key())

@@ -63,8 +63,10 @@ def use_locale(locale: str) -> Iterator[None]:
         _current.reset(token)
 
 
-def gettext(message: str) -> str:
-    return translations(_current.get()).gettext(message)
+def gettext(message: str, /, **params: object) -> str:
+    """A catalogue message in the current language, its placeholders filled from `params`."""
+    translated = translations(_current.get()).gettext(message)
+    return translated % params if params else translated
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

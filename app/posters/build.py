@@ -12,12 +12,15 @@ from datetime import date
 from sqlalchemy.engine import Engine
 
 from app.db import session_scope
+from app.errors import NotFound
 from app.models import Run
 from app.posters.collect import Collected, NoSuchSession, available_kinds, collect
-from app.posters.curation import Curation, Scope, apply, change, read, write
+from app.posters.curation import Curation, DraftSection, Scope, apply, change, draft, read, version, write
 from app.posters.model import PosterData, PosterKind
 from app.posters.render import Format, Orientation, Paper, render
+from app.posters.sections import KINDS
 from app.views import Reader
+from exercises.base import N_
 
 # Typst takes a CPU for a second or so per poster: a few at a time, however many tabs ask.
 _RENDERING = threading.BoundedSemaphore(2)
@@ -32,9 +35,32 @@ class Built:
     collected: Collected
 
 
+@dataclass
+class Block:
+    """One kind of poster on the posters page: its preview, its downloads and its draft."""
+
+    kind: str
+    title: str
+    language: str
+    version: str
+    sessions: list[str]  # codes of the sessions it draws on
+    statement_heading: str
+    statement: str | None
+    heatmap: bool
+    follow_up: str | None
+    sections: list[DraftSection]
+
+
+def poster_kind(kind: str) -> PosterKind:
+    """A kind of poster from an address; NotFound for any other word."""
+    if kind not in KINDS:
+        raise NotFound(N_("There is nothing at this address."))
+    return kind
+
+
 class Posters:
-    """A session's posters: which kinds it has, each as collected and as curated, and the
-    tovholder's changes to them."""
+    """A session's posters: which kinds it has, each as collected and as curated, the
+    tovholder's changes to them, and the printed file."""
 
     def __init__(self, engine: Engine, reader: Reader) -> None:
         self.engine = engine
@@ -43,6 +69,13 @@ class Posters:
     def kinds(self, run_id: int) -> list[PosterKind]:
         """The kinds of poster the session's team (or the session alone) has tagged steps for."""
         return available_kinds(self.engine, run_id)
+
+    def check_kind(self, run_id: int, kind: str) -> PosterKind:
+        """The kind, if the session's team has it; else NotFound."""
+        found = poster_kind(kind)
+        if found not in self.kinds(run_id):
+            raise NotFound(N_("There is nothing at this address."))
+        return found
 
     def collect(
         self,
@@ -75,10 +108,44 @@ class Posters:
             collected=collected,
         )
 
+    def block(self, run_id: int, kind: PosterKind) -> Block:
+        built = self.build(run_id, kind)
+        data = built.data
+        return Block(
+            kind=kind,
+            title=data.title,
+            language=data.language,
+            version=f"{version(built.curation)}-{data.language}",
+            sessions=[r.code for r in built.collected.used],
+            statement_heading=data.statement_heading,
+            statement=data.statement,
+            heatmap=data.heatmap is not None,
+            follow_up=data.follow_up,
+            sections=draft(built.original, built.curation),
+        )
+
+    def blocks(self, run_id: int) -> list[Block]:
+        return [self.block(run_id, kind) for kind in self.kinds(run_id)]
+
+    def file(
+        self,
+        run_id: int,
+        kind: PosterKind,
+        *,
+        paper: Paper,
+        orientation: Orientation,
+        fmt: Format,
+        ppi: int,
+        locale: str | None = None,
+    ) -> bytes:
+        """The poster as it prints: PDF (every page) or PNG (page 1)."""
+        built = self.build(run_id, kind, locale=locale)
+        return render_limited(built.data, paper=paper, orientation=orientation, fmt=fmt, ppi=ppi)
+
     def change(
         self, run_id: int, kind: PosterKind, action: str, item: str, text: str, languages: Sequence[str]
     ) -> None:
-        """One change of the tovholder's to a poster's curation; AnswerInvalid if it cannot be."""
+        """One change of the tovholder's to a poster's curation; InvalidInput if it cannot be."""
         built = self.build(run_id, kind)
         write(
             self.engine,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from app.db import session_scope
+from app.errors import InvalidInput
 from app.models import PosterCuration, Run, utcnow
 from app.posters.model import Commitment, PosterData, PosterItem, PosterKind
 from exercises.base import LOCALES, N_, AnswerInvalid, clean_text
@@ -189,7 +190,7 @@ def draft(data: PosterData, curation: Curation) -> list[DraftSection]:
 
 def _where(data: PosterData, item_id: str) -> tuple[list[str], dict[str, str], bool]:
     """The ids of the item's section (or of the commitments), their original texts, and whether
-    it is a commitment. AnswerInvalid when the poster has no such item (any more)."""
+    it is a commitment. InvalidInput when the poster has no such item (any more)."""
     for section in data.sections:
         texts = {i.id: i.text for i in section.items}
         if item_id in texts:
@@ -197,7 +198,7 @@ def _where(data: PosterData, item_id: str) -> tuple[list[str], dict[str, str], b
     commitments = dict(zip(commitment_ids(data.commitments), (c.what for c in data.commitments), strict=True))
     if item_id in commitments:
         return list(commitments), commitments, True
-    raise AnswerInvalid(N_("That item is no longer on the poster; the page now shows the poster as it is."))
+    raise InvalidInput(N_("That item is no longer on the poster; the page now shows the poster as it is."))
 
 
 def change(
@@ -214,11 +215,11 @@ def change(
         return Curation(language=new.language)
     if action == "language":
         if text not in languages:
-            raise AnswerInvalid(N_("Please pick one of the languages on the list."))
+            raise InvalidInput(N_("Please pick one of the languages on the list."))
         new.language = text
         return new
     if action not in ACTIONS:
-        raise AnswerInvalid(N_("The posters page has no such action."))
+        raise InvalidInput(N_("The posters page has no such action."))
     ids, texts, is_commitment = _where(data, item_id)
     choice = new.items.setdefault(item_id, ItemChoice())
     if action == "hide":
@@ -239,19 +240,19 @@ def change(
             cleaned = clean_text(text, max_length=MAX_TEXT)
         except AnswerInvalid as exc:
             if exc.params:
-                raise
+                raise InvalidInput(exc.message, **exc.params) from None
             message = N_("Please write the text, or undo the edit to print the original.")
-            raise AnswerInvalid(message) from None
+            raise InvalidInput(message) from None
         choice.text = None if cleaned == texts[item_id] else cleaned
     elif action == "revert":
         choice.text = None
     elif action == "merge":
         if is_commitment:
-            raise AnswerInvalid(N_("Commitments cannot be merged; hide the one you do not need."))
+            raise InvalidInput(N_("Commitments cannot be merged; hide the one you do not need."))
         order = [i for i in _ordered(ids, new) if new.choice(i).merged_into not in texts]
         at = order.index(item_id) if item_id in order else 0
         if at == 0:
-            raise AnswerInvalid(N_("There is no item above this one to merge it into."))
+            raise InvalidInput(N_("There is no item above this one to merge it into."))
         target = order[at - 1]
         choice.merged_into = target
         for other in ids:  # what was merged into this item goes along with it
@@ -315,7 +316,7 @@ def write(engine: Engine, scope: Scope, kind: PosterKind, update: Any) -> Curati
                 db.rollback()  # another tab stored the first curation at the same moment: again
                 continue
             return new
-    raise AnswerInvalid(N_("The poster changed in another window; reload the page and try again."))
+    raise InvalidInput(N_("The poster changed in another window; reload the page and try again."))
 
 
 def version(curation: Curation) -> str:

@@ -1,4 +1,6 @@
-"""Thin handlers: parse, authorise, call the runner, render."""
+"""Thin handlers: parse, authorise, call the runner or a service, render. No engine and no
+database session here. A handler that reads or writes is a plain `def`, which FastAPI runs in its
+thread pool, so the event loop never waits on the database or a template."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
+    """A whole page (reads the logged-in tovholder: call it from a handler in the thread pool)."""
     house = get_house(request)
     locale = locale or browser_locale(request)
     context.setdefault("facilitator", optional_facilitator(request))

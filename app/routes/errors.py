@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n
 from app.deps import LoginRequired, browser_locale, get_house, is_htmx
+from app.errors import Refusal
 from app.routes import fragment, page
-from app.runner import RunnerError
 from app.security import CsrfError
 from app.templating import render
 from exercises.base import N_
@@ -22,9 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def error_response(request: Request, status: int, message: str, **params: object) -> Response:
+    """The message (an N_() msgid) in the browser's language: in the page's #flash region for
+    htmx, else as a page. Reads the logged-in tovholder: call it from the thread pool."""
     locale = browser_locale(request)
     with i18n.use_locale(locale):
-        text = i18n.gettext(message) % params if params else i18n.gettext(message)
+        text = i18n.gettext(message, **params)
     if is_htmx(request):
         # The message goes to the page's #flash region: a screen is never replaced by an error.
         house = get_house(request)
@@ -36,12 +38,13 @@ def error_response(request: Request, status: int, message: str, **params: object
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(RunnerError)
-    async def _runner(request: Request, exc: RunnerError) -> Response:
+    # Plain functions: Starlette runs them in the thread pool, as error_response needs.
+    @app.exception_handler(Refusal)
+    def _refusal(request: Request, exc: Refusal) -> Response:
         return error_response(request, exc.status_code, exc.message, **exc.params)
 
     @app.exception_handler(CsrfError)
-    async def _csrf(request: Request, exc: CsrfError) -> Response:
+    def _csrf(request: Request, exc: CsrfError) -> Response:
         return error_response(
             request,
             403,
@@ -49,7 +52,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _malformed(request: Request, exc: RequestValidationError) -> Response:
+    def _malformed(request: Request, exc: RequestValidationError) -> Response:
         fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
         return error_response(
             request,
@@ -59,7 +62,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired) -> Response:
+    def _login(request: Request, exc: LoginRequired) -> Response:
         if request.method == "GET" and not is_htmx(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         response = error_response(request, 401, N_("Please log in again."))
@@ -70,14 +73,14 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
+    def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(
             request, 500, N_("Something went wrong on our side. Please try again in a moment.")
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return error_response(request, 404, N_("There is nothing at this address."))
         if exc.status_code == 405:

@@ -3,28 +3,24 @@ and read-only results links that anyone with the address can open."""
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import exports
-from app.deps import Csrf, CurrentFacilitator, House
-from app.results_links import create_link, revoke_link, run_for_token
+from app.deps import Csrf, HouseDep, Owned, OwnedRun
+from app.errors import NotFound
 from app.routes.errors import error_response
 from app.routes.results import results_page
-from app.runner import NotFound
 from exercises.base import N_
 
 router = APIRouter()
 
 
 @router.get("/runs/{run_id}/export.{fmt}")
-async def export(house: House, me: CurrentFacilitator, run_id: int, fmt: str) -> Response:
+def export(house: HouseDep, run: OwnedRun, run_id: int, fmt: str) -> Response:
     if fmt not in exports.FORMATS:
         raise NotFound(N_("There is nothing at this address."))
-    run = await asyncio.to_thread(house.runner.get_run, run_id, me.id)
-    body = await asyncio.to_thread(house.exports.export, run_id, fmt)
+    body = house.exports.export(run_id, fmt)
     return Response(
         body.encode("utf-8"),
         media_type=exports.MEDIA_TYPES[fmt],
@@ -35,27 +31,25 @@ async def export(house: House, me: CurrentFacilitator, run_id: int, fmt: str) ->
     )
 
 
-@router.post("/runs/{run_id}/results/links", dependencies=[Csrf])
-async def make_link(request: Request, house: House, me: CurrentFacilitator, run_id: int) -> Response:
+@router.post("/runs/{run_id}/results/links", dependencies=[Csrf, Owned])
+def make_link(request: Request, house: HouseDep, run_id: int) -> Response:
     """A new read-only link. Only its hash is kept, so this answer is the one place its address
     is shown: the results page with the address to copy."""
-    await asyncio.to_thread(house.runner.get_run, run_id, me.id)
-    _, token = await asyncio.to_thread(create_link, house.engine, run_id)
+    _, token = house.results_links.create(run_id)
     url = f"{house.settings.resolved_public_url}/r/{token}"
-    return await results_page(request, house, run_id, new_link_url=url)
+    return results_page(request, house, run_id, new_link_url=url)
 
 
-@router.post("/runs/{run_id}/results/links/{link_id}/revoke", dependencies=[Csrf])
-async def revoke(house: House, me: CurrentFacilitator, run_id: int, link_id: int) -> Response:
-    await asyncio.to_thread(house.runner.get_run, run_id, me.id)
-    if not await asyncio.to_thread(revoke_link, house.engine, run_id, link_id):
+@router.post("/runs/{run_id}/results/links/{link_id}/revoke", dependencies=[Csrf, Owned])
+def revoke(house: HouseDep, run_id: int, link_id: int) -> Response:
+    if not house.results_links.revoke(run_id, link_id):
         raise NotFound(N_("There is nothing at this address."))
     return RedirectResponse(f"/runs/{run_id}/results#share", status_code=303)
 
 
 @router.get("/r/{token}")
-async def shared_results(request: Request, house: House, token: str) -> Response:
-    run_id = await asyncio.to_thread(run_for_token, house.engine, token[:100])
+def shared_results(request: Request, house: HouseDep, token: str) -> Response:
+    run_id = house.results_links.run_for(token[:100])
     if run_id is None:
         return error_response(request, 404, N_("There is nothing at this address."))
-    return await results_page(request, house, run_id, readonly=True)
+    return results_page(request, house, run_id, readonly=True)

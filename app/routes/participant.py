@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -10,17 +9,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import i18n, screens
 from app.codes import look_alikes_in, normalise_code
-from app.deps import LANG_COOKIE, PARTICIPANT_COOKIE, Csrf, House, browser_locale, is_htmx
+from app.deps import LANG_COOKIE, PARTICIPANT_COOKIE, Csrf, FormFields, HouseDep, browser_locale, is_htmx
+from app.errors import InvalidInput, NotFound, Refusal
 from app.routes import fragment, page
 from app.routes.errors import error_response
-from app.runner import Invalid, NotFound, RunnerError
+from app.runner import answer_input
 from app.security import RateLimiter, csrf_token
 from exercises.base import N_
 
 router = APIRouter()
 # Counts wrong codes only: a room of phones behind one address joins freely.
 join_limiter = RateLimiter(limit=20, window_seconds=60)
-MAX_FIELDS = 120  # a matrix of 7 items for 11 other units, and the hidden fields
 
 
 def _client(request: Request) -> str:
@@ -28,7 +27,7 @@ def _client(request: Request) -> str:
 
 
 @router.get("/")
-async def start(request: Request) -> Response:
+def start(request: Request) -> Response:
     return page(request, "start.html")
 
 
@@ -38,38 +37,24 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/join")
-async def join_by_typed_code(request: Request, house: House, code: str = "") -> Response:
+def join_by_typed_code(request: Request, code: str = "") -> Response:
     clean = normalise_code(code)
     if not clean:
-        return page(
-            request,
-            "start.html",
-            status_code=400,
-            error=i18n_message(request, N_("Type the code you see on the big screen.")),
-        )
+        with i18n.use_locale(browser_locale(request)):
+            error = i18n.gettext(N_("Type the code you see on the big screen."))
+        return page(request, "start.html", status_code=400, error=error)
     if strange := look_alikes_in(clean):
-        return page(
-            request,
-            "start.html",
-            status_code=400,
-            error=i18n_message(
-                request,
+        with i18n.use_locale(browser_locale(request)):
+            error = i18n.gettext(
                 N_("No code contains %(chars)s. Look at the code again, one letter at a time."),
                 chars=", ".join(strange),
-            ),
-            code=clean,
-        )
+            )
+        return page(request, "start.html", status_code=400, error=error, code=clean)
     return RedirectResponse(f"/j/{clean}", status_code=303)
 
 
-def i18n_message(request: Request, message: str, **params: object) -> str:
-    with i18n.use_locale(browser_locale(request)):
-        text = i18n.gettext(message)
-    return text % params if params else text
-
-
 @router.get("/lang/{locale}")
-async def choose_language(request: Request, locale: str, next: str = "/") -> Response:
+async def choose_language(locale: str, next: str = "/") -> Response:
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     if locale in i18n.available_locales():
@@ -78,32 +63,30 @@ async def choose_language(request: Request, locale: str, next: str = "/") -> Res
 
 
 @router.get("/j/{code}")
-async def join_page(request: Request, house: House, code: str) -> Response:
+def join_page(request: Request, house: HouseDep, code: str) -> Response:
     if join_limiter.blocked(f"join:{_client(request)}"):
         return error_response(request, 429, N_("Too many tries. Wait a minute and try again."))
     try:
-        run = await asyncio.to_thread(house.runner.run_by_code, code)
+        run = house.runner.run_by_code(code)
     except NotFound as exc:
         join_limiter.record(f"join:{_client(request)}")
-        return page(
-            request, "start.html", status_code=404, error=i18n_message(request, exc.message, **exc.params)
-        )
+        with i18n.use_locale(browser_locale(request)):
+            error = i18n.gettext(exc.message, **exc.params)
+        return page(request, "start.html", status_code=404, error=error)
     token = request.cookies.get(PARTICIPANT_COOKIE)
     if token:
         try:
-            participant = await asyncio.to_thread(house.runner.participant, token)
-            if participant.run_id == run.id:
+            if house.runner.participant(token).run_id == run.id:
                 return RedirectResponse(f"/p/{run.code}", status_code=303)
-        except RunnerError:
+        except Refusal:
             pass
-    units = await asyncio.to_thread(house.runner.units_of, run)
-    return page(request, "phone/join.html", run=run, code=run.code, units=units)
+    return page(request, "phone/join.html", run=run, code=run.code, units=house.runner.units_of(run))
 
 
 @router.post("/j/{code}", dependencies=[Csrf])
-async def join(
+def join(
     request: Request,
-    house: House,
+    house: HouseDep,
     code: str,
     name: Annotated[str, Form(max_length=200)] = "",
     unit: Annotated[str, Form(max_length=200)] = "",
@@ -111,12 +94,14 @@ async def join(
     if join_limiter.blocked(f"join:{_client(request)}"):
         return error_response(request, 429, N_("Too many tries. Wait a minute and try again."))
     try:
-        participant = await asyncio.to_thread(house.runner.join, code, name, unit or None)
+        participant = house.runner.join(code, name, unit or None)
     except NotFound:
         join_limiter.record(f"join:{_client(request)}")
         raise
-    except Invalid as exc:
-        run = await asyncio.to_thread(house.runner.run_by_code, code)
+    except InvalidInput as exc:
+        run = house.runner.run_by_code(code)
+        with i18n.use_locale(browser_locale(request)):
+            error = i18n.gettext(exc.message, **exc.params)
         return page(
             request,
             "phone/join.html",
@@ -124,9 +109,9 @@ async def join(
             run=run,
             code=run.code,
             name=name,
-            units=await asyncio.to_thread(house.runner.units_of, run),
+            units=house.runner.units_of(run),
             chosen_unit=unit,
-            error=i18n_message(request, exc.message, **exc.params),
+            error=error,
         )
     response = RedirectResponse(f"/p/{normalise_code(code)}", status_code=303)
     response.set_cookie(
@@ -141,17 +126,15 @@ async def join(
 
 
 @router.get("/p/{code}")
-async def phone(request: Request, house: House, code: str) -> Response:
-    run = await asyncio.to_thread(house.runner.run_by_code, code)
+def phone(request: Request, house: HouseDep, code: str) -> Response:
+    run = house.runner.run_by_code(code)
     try:
-        participant = await asyncio.to_thread(
-            house.runner.participant, request.cookies.get(PARTICIPANT_COOKIE)
-        )
-    except RunnerError:
+        participant = house.runner.participant(request.cookies.get(PARTICIPANT_COOKIE))
+    except Refusal:
         return RedirectResponse(f"/j/{run.code}", status_code=303)
     if participant.run_id != run.id:
         return RedirectResponse(f"/j/{run.code}", status_code=303)
-    view = await asyncio.to_thread(house.runner.phone_view, participant)
+    view = house.runner.phone_view(participant)
     return page(
         request,
         "phone/phone.html",
@@ -162,33 +145,23 @@ async def phone(request: Request, house: House, code: str) -> Response:
 
 
 @router.post("/p/{code}/answer", dependencies=[Csrf])
-async def answer(request: Request, house: House, code: str) -> Response:
+def answer(request: Request, house: HouseDep, code: str, fields: FormFields) -> Response:
     """Store one answer; the reply is the phone's screen showing it as sent."""
-    form = await request.form()
-    if len(form) > MAX_FIELDS:
-        return error_response(request, 400, N_("The form had too many fields."))
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    step_id = fields.pop("step", "")
-    key = fields.pop("key", "")
-    fields.pop("csrf_token", None)
+    sent = answer_input(fields)
     token = request.cookies.get(PARTICIPANT_COOKIE)
     locale = browser_locale(request)
-    if not step_id:
-        return error_response(
-            request, 400, N_("The form did not say which question it answers. Reload the page.")
-        )
     try:
-        result = await asyncio.to_thread(house.runner.submit_answer, token, step_id, fields, key)
-    except Invalid as exc:
+        result = house.runner.submit_answer(token, sent.step_id, sent.fields, sent.key)
+    except InvalidInput as exc:
         # Show the form again with what was typed, so nothing is lost.
-        participant = await asyncio.to_thread(house.runner.participant, token)
-        view = await asyncio.to_thread(house.runner.phone_view, participant)
+        view = house.runner.phone_view(house.runner.participant(token))
         with i18n.use_locale(locale):
-            message = i18n.gettext(exc.message) % exc.params if exc.params else i18n.gettext(exc.message)
-        screen = screens.phone_screen_for(view, error=message, values=fields)
-        html = screens.phone_html(house.env, screen, locale, csrf_token(request))
+            error = i18n.gettext(exc.message, **exc.params)
+        screen = screens.phone_screen_for(view, error=error, values=sent.fields)
         if is_htmx(request):
-            return fragment(html, exc.status_code)
+            return fragment(
+                screens.phone_html(house.env, screen, locale, csrf_token(request)), exc.status_code
+            )
         return page(
             request,
             "phone/phone.html",

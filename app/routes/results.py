@@ -1,15 +1,14 @@
-"""A run's results after the fact: every step with its answers."""
+"""A run's results after the fact: every step with its answers; deleting a session."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import Csrf, CurrentFacilitator, House
-from app.results_links import active_links
+from app.deps import Csrf, HouseDep, Owned
+from app.house import House
 from app.routes import page
 from app.routes.errors import error_response
 from exercises.base import N_
@@ -17,7 +16,7 @@ from exercises.base import N_
 router = APIRouter()
 
 
-async def results_page(
+def results_page(
     request: Request,
     house: House,
     run_id: int,
@@ -27,10 +26,8 @@ async def results_page(
 ) -> Response:
     """The results page. `readonly` is the page a results link opens: no tovholder controls, no
     links to the console, no exports, whoever looks at it."""
-    run, flow, steps = await asyncio.to_thread(house.runner.step_results, run_id)
-    count = (await asyncio.to_thread(house.runner.run_view, run_id)).participant_count
+    run, flow, steps = house.runner.step_results(run_id)
     extra: dict[str, Any] = {"facilitator": None} if readonly else {}
-    links = [] if readonly else await asyncio.to_thread(active_links, house.engine, run_id)
     response = page(
         request,
         "results.html",
@@ -38,10 +35,10 @@ async def results_page(
         run=run,
         flow=flow,
         steps=steps,
-        participant_count=count,
+        participant_count=house.runner.run_view(run_id).participant_count,
         fallback_locale=flow.default_locale,
         readonly=readonly,
-        links=links,
+        links=[] if readonly else house.results_links.active(run_id),
         new_link_url=new_link_url,
         retention_days=house.settings.retention_days,
         **extra,
@@ -51,25 +48,22 @@ async def results_page(
     return response
 
 
-@router.get("/runs/{run_id}/results")
-async def results(request: Request, house: House, me: CurrentFacilitator, run_id: int) -> Response:
-    await asyncio.to_thread(house.runner.get_run, run_id, me.id)
-    return await results_page(request, house, run_id)
+@router.get("/runs/{run_id}/results", dependencies=[Owned])
+def results(request: Request, house: HouseDep, run_id: int) -> Response:
+    return results_page(request, house, run_id)
 
 
-@router.post("/runs/{run_id}/results/delete", dependencies=[Csrf])
-async def delete(
+@router.post("/runs/{run_id}/results/delete", dependencies=[Csrf, Owned])
+def delete(
     request: Request,
-    house: House,
-    me: CurrentFacilitator,
+    house: HouseDep,
     run_id: int,
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Delete a session and every answer in it, for good."""
-    await asyncio.to_thread(house.runner.get_run, run_id, me.id)
     if confirm != "yes":
         return error_response(
             request, 400, N_("Tick the box to confirm that the session and its answers go.")
         )
-    await asyncio.to_thread(house.runner.delete_run, run_id)
+    house.runner.delete_run(run_id)
     return RedirectResponse("/dashboard", status_code=303)

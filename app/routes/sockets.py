@@ -1,23 +1,22 @@
 """Socket events. Like any handler they parse, authorise and call the runner; they hold no state
 of the run. Identity comes from the cookies of the handshake (or a token in `auth` for clients
-that are not browsers), and each connection joins its run's room for its audience."""
+that are not browsers), and each connection joins its run's room for its audience. Each event
+does its reading and rendering in one hop to a worker thread."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app import auth, i18n, screens
-from app.codes import normalise_code
-from app.deps import PARTICIPANT_COOKIE
+from app.deps import LANG_COOKIE, PARTICIPANT_COOKIE
+from app.errors import Refusal
+from app.house import House
 from app.realtime import room
-from app.routes.participant import MAX_FIELDS
-from app.runner import RunnerError
-
-if TYPE_CHECKING:
-    from app.main import Tovholder
+from app.runner import answer_input
+from exercises.base import N_
 
 log = logging.getLogger(__name__)
 
@@ -31,97 +30,109 @@ def _cookies(environ: dict[str, Any]) -> dict[str, str]:
     return {k: m.value for k, m in jar.items()}
 
 
-def _phone_locale(environ: dict[str, Any], cookies: dict[str, str]) -> str:
-    chosen = cookies.get("tov_lang")
+def _phone_locale(environ: dict[str, Any], cookies: dict[str, str], asked: object) -> str:
+    """The language the phone asked for, else its language cookie, else its browser's."""
+    if asked:
+        return str(asked) if str(asked) in i18n.available_locales() else i18n.DEFAULT_LOCALE
+    chosen = cookies.get(LANG_COOKIE)
     if chosen in i18n.available_locales():
         return str(chosen)
     return i18n.pick_locale(environ.get("HTTP_ACCEPT_LANGUAGE"))
 
 
-def install(house: Tovholder) -> None:
+def _refused(status: int, locale: str, message: str, **params: Any) -> dict[str, Any]:
+    with i18n.use_locale(locale):
+        return {"ok": False, "status": status, "error": i18n.gettext(message, **params)}
+
+
+def install(house: House) -> None:
     sio = house.realtime.sio
     runner = house.runner
 
-    @sio.event  # type: ignore[untyped-decorator]
-    async def connect(sid: str, environ: dict[str, Any], auth_data: Any = None) -> bool:
-        data = auth_data if isinstance(auth_data, dict) else {}
+    def admit(data: dict[str, Any], environ: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+        """The connection's session and room, or None when it may not join."""
         role = data.get("role")
-        code = normalise_code(str(data.get("run", "")))
         cookies = _cookies(environ)
         try:
-            run = await asyncio.to_thread(runner.run_by_code, code)
-        except RunnerError:
-            return False
+            run = runner.run_by_code(str(data.get("run", "")))
+        except Refusal:
+            return None
         assert run.id is not None
         if role in ("projector", "console"):
             account = house.signer.loads(cookies.get(auth.LOGIN_COOKIE))
             if account is None or run.facilitator_id not in (None, account):
-                return False
-            await sio.save_session(sid, {"role": role, "run_id": run.id})
-            await sio.enter_room(sid, room(run.id, role))
-            return True
+                return None
+            return {"role": role, "run_id": run.id}, room(run.id, role)
         if role == "phone":
             token = str(data.get("token") or cookies.get(PARTICIPANT_COOKIE) or "")
             try:
-                participant = await asyncio.to_thread(runner.participant, token)
-            except RunnerError:
-                return False
+                participant = runner.participant(token)
+            except Refusal:
+                return None
             if participant.run_id != run.id:
-                return False
-            locale = str(data.get("locale") or _phone_locale(environ, cookies))
-            if locale not in i18n.available_locales():
-                locale = i18n.DEFAULT_LOCALE
-            await sio.save_session(sid, {"role": "phone", "run_id": run.id, "token": token, "locale": locale})
-            await sio.enter_room(sid, room(run.id, "phones", locale))
-            return True
-        return False
+                return None
+            locale = _phone_locale(environ, cookies, data.get("locale"))
+            session = {"role": "phone", "run_id": run.id, "token": token, "locale": locale}
+            return session, room(run.id, "phones", locale)
+        return None
+
+    @sio.event  # type: ignore[untyped-decorator]
+    async def connect(sid: str, environ: dict[str, Any], auth_data: Any = None) -> bool:
+        data = auth_data if isinstance(auth_data, dict) else {}
+        admitted = await asyncio.to_thread(admit, data, environ)
+        if admitted is None:
+            return False
+        session, joined = admitted
+        await sio.save_session(sid, session)
+        await sio.enter_room(sid, joined)
+        return True
+
+    def screen(session: dict[str, Any], known: object) -> dict[str, Any] | None:
+        """The current screen of the connection's audience, unless it shows that version."""
+        if session["role"] == "phone":
+            view = runner.phone_view(runner.participant(session["token"]))
+            if known == view.run.version:
+                return None
+            html = screens.phone_html(house.env, screens.phone_screen_for(view), session["locale"])
+            return {"region": "phone", "html": html, "version": view.run.version}
+        run_view = runner.run_view(session["run_id"])
+        if session["role"] == "projector":
+            return {"region": "stage", "html": house.stage_html(run_view), "version": run_view.version}
+        return {"region": "console", "html": house.console_html(run_view), "version": run_view.version}
 
     @sio.event  # type: ignore[untyped-decorator]
     async def sync(sid: str, data: Any = None) -> dict[str, Any] | None:
         """A (re)connected client says which version it shows; it gets the current screen."""
         session = await sio.get_session(sid)
         known = data.get("version") if isinstance(data, dict) else None
-        if session["role"] == "phone":
-            participant = await asyncio.to_thread(runner.participant, session["token"])
-            view = await asyncio.to_thread(runner.phone_view, participant)
-            if known == view.run.version:
-                return None
-            html = screens.phone_html(house.env, screens.phone_screen_for(view), session["locale"])
-            return {"region": "phone", "html": html, "version": view.run.version}
-        run_view = await asyncio.to_thread(runner.run_view, session["run_id"])
-        code = run_view.run.code
-        if session["role"] == "projector":
-            html = screens.stage_html(
-                house.env, run_view, join_url=house.join_url(code), qr_svg=house.qr_svg(code)
+        return await asyncio.to_thread(screen, session, known)
+
+    def store(session: dict[str, Any], data: object) -> dict[str, Any]:
+        if (
+            session.get("role") != "phone"
+            or not isinstance(data, dict)
+            or not isinstance(data.get("fields"), dict)
+        ):
+            raise Refusal(
+                N_("The form was incomplete or malformed (%(fields)s). Reload the page and try again."),
+                fields="fields",
             )
-            return {"region": "stage", "html": html, "version": run_view.version}
-        html = screens.console_html(house.env, run_view, join_url=house.join_url(code))
-        return {"region": "console", "html": html, "version": run_view.version}
+        sent = answer_input({**data["fields"], "step": data.get("step", ""), "key": data.get("key", "")})
+        result = runner.submit_answer(session["token"], sent.step_id, sent.fields, sent.key)
+        return {"ok": True, "created": result.created, "version": result.view.run.version}
 
     @sio.event  # type: ignore[untyped-decorator]
     async def answer(sid: str, data: Any = None) -> dict[str, Any]:
-        """A phone sends an answer with an acknowledgement: {step, key, fields: {...}}."""
+        """A phone sends an answer with an acknowledgement: {step, key, fields: {...}}. Every
+        answer gets one: `{"ok": true, ...}`, or `{"ok": false, "status", "error"}`."""
         session = await sio.get_session(sid)
-        if session.get("role") != "phone" or not isinstance(data, dict):
-            return {"ok": False, "status": 400, "error": "malformed"}
-        fields = data.get("fields")
-        if not isinstance(fields, dict) or len(fields) > MAX_FIELDS:
-            return {"ok": False, "status": 400, "error": "malformed"}
-        fields = {str(k): v for k, v in fields.items() if isinstance(v, str | int)}
+        locale = session.get("locale", i18n.DEFAULT_LOCALE)
         try:
-            result = await asyncio.to_thread(
-                runner.submit_answer,
-                session["token"],
-                str(data.get("step", "")),
-                fields,
-                str(data.get("key", "")),
+            return await asyncio.to_thread(store, session, data)
+        except Refusal as exc:
+            return _refused(exc.status_code, locale, exc.message, **exc.params)
+        except Exception:
+            log.exception("answer failed", extra={"run_id": session.get("run_id")})
+            return _refused(
+                500, locale, N_("Something went wrong on our side. Please try again in a moment.")
             )
-        except RunnerError as exc:
-            with i18n.use_locale(session["locale"]):
-                message = i18n.gettext(exc.message)
-            return {
-                "ok": False,
-                "status": exc.status_code,
-                "error": message % exc.params if exc.params else message,
-            }
-        return {"ok": True, "created": result.created, "version": result.view.run.version}

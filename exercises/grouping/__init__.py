@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict, clean_text
+from exercises.grouping.board import check_unique, clean_name, field, find, read_groups
 from exercises.grouping.suggest import (
     CARD_ID,
-    GROUP_ID,
     HARD_CAP,
     MAX_GROUPS,
     NAME_LENGTH,
@@ -80,58 +80,6 @@ class GroupingResult(BaseModel):
     @property
     def grouped(self) -> int:
         return self.count - len(self.ungrouped)
-
-
-def _field(form: Mapping[str, Any], key: str) -> str:
-    value = form.get(key)
-    if isinstance(value, bool):
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def read_groups(state: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The groups of a state, as fresh dicts; anything malformed is left out."""
-    raw = state.get("groups")
-    groups: list[dict[str, Any]] = []
-    if not isinstance(raw, list):
-        return groups
-    seen: set[str] = set()
-    for item in raw:
-        if not isinstance(item, Mapping):
-            continue
-        gid, name, cards = item.get("id"), item.get("name"), item.get("cards")
-        if not isinstance(gid, str) or not GROUP_ID.match(gid) or gid in seen or not isinstance(name, str):
-            continue
-        seen.add(gid)
-        ids = [c for c in cards if isinstance(c, str)] if isinstance(cards, list) else []
-        groups.append({"id": gid, "name": name, "cards": ids})
-    return groups
-
-
-def _clean_name(raw: str) -> str:
-    try:
-        return clean_text(raw, max_length=NAME_LENGTH, single_line=True)
-    except AnswerInvalid as exc:
-        if exc.params:
-            raise AnswerInvalid(
-                N_("A group name is at most %(limit)d characters."), limit=NAME_LENGTH
-            ) from None
-        raise AnswerInvalid(N_("Please give the group a name.")) from None
-
-
-def _check_unique(groups: Sequence[Mapping[str, Any]], name: str, skip: str = "") -> None:
-    for g in groups:
-        if g["id"] != skip and g["name"].casefold() == name.casefold():
-            raise AnswerInvalid(N_("There is already a group named “%(name)s”."), name=g["name"])
-
-
-def _find(groups: Sequence[dict[str, Any]], gid: str) -> dict[str, Any]:
-    for g in groups:
-        if g["id"] == gid:
-            return g
-    raise AnswerInvalid(N_("That group is gone; the page now shows the groups as they are."))
 
 
 def parse_sample(sample: str) -> tuple[str, str]:
@@ -234,23 +182,23 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
                     N_("There are already %(num)d groups, the most a step takes. Merge or remove one first."),
                     num=MAX_GROUPS,
                 )
-            name = _clean_name(_field(form, "name"))
-            _check_unique(groups, name)
+            name = clean_name(field(form, "name"))
+            check_unique(groups, name)
             number = max((int(g["id"][1:]) for g in groups), default=0) + 1
             new: dict[str, Any] = {"id": f"g{number}", "name": name, "cards": []}
-            card = _field(form, "card")
+            card = field(form, "card")
             groups.append(new)
             if card:
                 self._move(settings, groups, card, new["id"], ctx)
         elif action == "rename":
-            group = _find(groups, _field(form, "group"))
-            name = _clean_name(_field(form, "name"))
-            _check_unique(groups, name, skip=group["id"])
+            group = find(groups, field(form, "group"))
+            name = clean_name(field(form, "name"))
+            check_unique(groups, name, skip=group["id"])
             group["name"] = name
         elif action == "assign":
-            self._move(settings, groups, _field(form, "card"), _field(form, "group"), ctx)
+            self._move(settings, groups, field(form, "card"), field(form, "group"), ctx)
         elif action == "remove_group":
-            group = _find(groups, _field(form, "group"))
+            group = find(groups, field(form, "group"))
             groups.remove(group)  # its cards go back to the pile
         elif action == "suggest":
             return {"groups": groups, "suggest": True}
@@ -258,9 +206,9 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
             return {"groups": groups}
         elif action == "accept_suggestion":
             # All of a suggestion, or one of its groups ("keep": the rest stays on the screen).
-            for item in read_suggestion(_field(form, "groups")):
+            for item in read_suggestion(field(form, "groups")):
                 self._accept(settings, groups, item, ctx)
-            return {"groups": groups, "suggest": True} if _field(form, "keep") else {"groups": groups}
+            return {"groups": groups, "suggest": True} if field(form, "keep") else {"groups": groups}
         else:
             raise AnswerInvalid(N_("This step has no such action."))
         out: dict[str, Any] = {"groups": groups}
@@ -278,14 +226,14 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
         if not cards:
             return
         if item["group"]:
-            target = _find(groups, item["group"])
+            target = find(groups, item["group"])
         else:
             if len(groups) >= MAX_GROUPS:
                 raise AnswerInvalid(
                     N_("There are already %(num)d groups, the most a step takes. Merge or remove one first."),
                     num=MAX_GROUPS,
                 )
-            name = unique_name(groups, _clean_name(item["name"]))
+            name = unique_name(groups, clean_name(item["name"]))
             number = max((int(g["id"][1:]) for g in groups), default=0) + 1
             target = {"id": f"g{number}", "name": name, "cards": []}
             groups.append(target)
@@ -296,7 +244,7 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
         self, settings: GroupingSettings, groups: list[dict[str, Any]], card: str, gid: str, ctx: StepContext
     ) -> None:
         """Put a card into a group ("" takes it out of every group, back to the pile)."""
-        target = _find(groups, gid) if gid else None
+        target = find(groups, gid) if gid else None
         if not self._known_card(settings, groups, card, ctx):
             raise AnswerInvalid(N_("That card is gone; the page now shows the cards as they are."))
         if target is not None and card in target["cards"]:

@@ -1,0 +1,84 @@
+"""The House: everything one server process holds. Settings, the engine, the flows and exercises,
+the runner and the services beside it, realtime, templates. It holds no state of any run: that
+lives in the database. Routes reach the runner and the services through it, never the engine."""
+
+from __future__ import annotations
+
+import asyncio
+
+import segno
+from markupsafe import Markup
+
+from app import auth, screens
+from app.config import Settings
+from app.db import make_engine
+from app.exports import Exports
+from app.flow_copies import FlowCopies
+from app.flows import load_flows
+from app.i18n import available_locales
+from app.posters.build import Posters
+from app.realtime import Push, Realtime, room
+from app.results_links import ResultsLinks
+from app.runner import Runner
+from app.teams import Teams
+from app.templating import make_env
+from app.views import Reader, RunView
+from exercises import build_registry
+
+
+class House:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = build_registry()
+        self.flows = load_flows(settings.sessions_dir, self.registry)
+        self.engine = make_engine(settings.resolved_database_url)
+        self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds, settings.redis_channel)
+        self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
+        self.accounts = auth.Accounts(self.engine)
+        self.teams = Teams(self.engine)
+        self.flow_copies = FlowCopies(self.engine, self.registry, self.flows)
+        self.results_links = ResultsLinks(self.engine)
+        reader = Reader(self.registry, settings.min_group_size)
+        self.exports = Exports(self.engine, reader)
+        self.posters = Posters(self.engine, reader)
+        self.env = make_env(self.registry)
+        self.signer = auth.CookieSigner(settings.resolved_secret_key)
+
+    def join_url(self, code: str) -> str:
+        return f"{self.settings.resolved_public_url}/j/{code}"
+
+    def qr_svg(self, code: str) -> Markup:
+        """The join URL as an inline SVG QR code; the URL is ours (base URL and a join code)."""
+        qr = segno.make(self.join_url(code), error="m", micro=False)
+        svg: str = qr.svg_inline(scale=10, border=2, dark="#111", light="#fff", omitsize=True)
+        return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
+
+    def stage_html(self, view: RunView) -> str:
+        code = view.run.code
+        return screens.stage_html(self.env, view, join_url=self.join_url(code), qr_svg=self.qr_svg(code))
+
+    def console_html(self, view: RunView) -> str:
+        return screens.console_html(self.env, view, join_url=self.join_url(view.run.code))
+
+    async def render_pushes(self, run_id: int, kinds: frozenset[str]) -> list[Push]:
+        """The realtime layer's callback: one render per audience (phones once per language),
+        read and rendered off the event loop."""
+        return await asyncio.to_thread(self._pushes, run_id, kinds)
+
+    def _pushes(self, run_id: int, kinds: frozenset[str]) -> list[Push]:
+        view = self.runner.run_view(run_id)
+        pushes = [
+            Push(room(run_id, "projector"), "stage", self.stage_html(view), view.version),
+            Push(room(run_id, "console"), "console", self.console_html(view), view.version),
+        ]
+        if "step" in kinds:
+            screen = screens.phone_screen_broadcast(view)
+            for locale in available_locales():
+                html = screens.phone_html(self.env, screen, locale)
+                pushes.append(Push(room(run_id, "phones", locale), "phone", html, view.version))
+        elif "action" in kinds:
+            # The tovholder changed the open step (a new statement draft, groups): each phone asks
+            # for its own screen, which keeps what it has already sent.
+            for locale in available_locales():
+                pushes.append(Push(room(run_id, "phones", locale), "sync", "", view.version))
+        return pushes

@@ -1,0 +1,231 @@
+"""What every part of the runner shares: its flows and exercises, reading a run (the views each
+screen shows), and the one compare-and-set on a run's version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.codes import normalise_code
+from app.db import session_scope
+from app.errors import Conflict, Forbidden, NotFound
+from app.flows import Flow, Step
+from app.models import Answer, Participant, Run, RunStatus, Team
+from app.views import PhoneView, Reader, RunView, StepView
+from exercises import AnyExercise
+from exercises.base import N_, StepContext
+
+
+class Notifier(Protocol):
+    def notify(self, run_id: int, what: str) -> None: ...
+
+
+class Silent:
+    """The notifier of a runner without screens (the command line, the demo)."""
+
+    def notify(self, run_id: int, what: str) -> None:
+        pass
+
+
+class RunnerBase:
+    def __init__(
+        self,
+        engine: Engine,
+        flows: Mapping[str, Flow],
+        registry: Mapping[str, AnyExercise],
+        notifier: Notifier,
+        min_group_size: int = 5,
+    ) -> None:
+        self.engine = engine
+        self.flows = flows
+        self.registry = registry
+        self.notifier = notifier
+        self.reader = Reader(registry, min_group_size)
+        self._flow_cache: dict[tuple[int, int], Flow] = {}
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as db:
+            yield db
+
+    @staticmethod
+    def _run(db: Session, run_id: int) -> Run:
+        run = db.get(Run, run_id)
+        if run is None:
+            raise NotFound(N_("There is no such session."))
+        return run
+
+    def _change(self, db: Session, run: Run, expected_version: int | None, **values: Any) -> Run:
+        """The one compare-and-set on the run's version: sets `values`, and commits it with
+        whatever the caller added to this transaction. Two tabs cannot both move the same step,
+        nor act on a step the other has already moved past."""
+        version = run.version if expected_version is None else expected_version
+        result = db.execute(
+            update(Run)
+            .where(col(Run.id) == run.id, col(Run.version) == version)
+            .values(version=version + 1, **values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            db.rollback()
+            raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
+        db.commit()
+        db.refresh(run)
+        return run
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def flow_of(self, run: Run) -> Flow:
+        assert run.id is not None
+        key = (run.id, run.flow_revision)  # an edit of the session's copy is a new revision
+        flow = self._flow_cache.get(key)
+        if flow is None:
+            flow = Flow.model_validate(run.flow_snapshot)
+            self._flow_cache[key] = flow
+        return flow
+
+    def get_run(self, run_id: int, facilitator_id: int | None = None) -> Run:
+        """The run; with `facilitator_id`, only if that tovholder owns it (or nobody does)."""
+        with self._session() as db:
+            run = self._run(db, run_id)
+        if facilitator_id is not None and run.facilitator_id not in (None, facilitator_id):
+            raise NotFound(N_("There is no such session."))
+        return run
+
+    def run_by_code(self, code: str) -> Run:
+        code = normalise_code(code)
+        with self._session() as db:
+            run = db.exec(select(Run).where(Run.code == code)).first() if code else None
+        if run is None:
+            raise NotFound(
+                N_("No session has the code %(code)s. Check the code on the big screen."),
+                code=code or "?",
+            )
+        return run
+
+    def runs_of(self, facilitator_id: int, limit: int = 50) -> list[Run]:
+        with self._session() as db:
+            query = (
+                select(Run)
+                .where(or_(col(Run.facilitator_id) == facilitator_id, col(Run.facilitator_id).is_(None)))
+                .order_by(col(Run.created_at).desc())
+                .limit(limit)
+            )
+            return list(db.exec(query).all())
+
+    def run_view(self, run_id: int) -> RunView:
+        with self._session() as db:
+            run = self._run(db, run_id)
+            flow = self.flow_of(run)
+            names = db.exec(
+                select(Participant.display_name)
+                .where(Participant.run_id == run_id, col(Participant.display_name).is_not(None))
+                .order_by(col(Participant.id))
+            ).all()
+            count = db.exec(
+                select(func.count()).select_from(Participant).where(Participant.run_id == run_id)
+            ).one()
+            live = run.status == RunStatus.live
+            current = self.reader.step_view(db, run, flow, run.step_index) if live else None
+            following = next_on(flow, run.step_index if live else -1, +1)
+            return RunView(
+                run=run,
+                flow=flow,
+                team=self.reader.team(db, run),
+                participant_count=int(count),
+                participant_names=[n for n in names if n],
+                current=current,
+                next_step=flow.steps[following] if following is not None else None,
+            )
+
+    def step_results(self, run_id: int) -> tuple[Run, Flow, list[StepView]]:
+        """Every step's results, for the results page and exports."""
+        with self._session() as db:
+            run = self._run(db, run_id)
+            flow = self.flow_of(run)
+            return run, flow, [self.reader.step_view(db, run, flow, i) for i in range(len(flow.steps))]
+
+    def step_context(self, run_id: int, step_id: str, unit: str | None = None) -> StepContext:
+        """What an exercise is given for one step of a run, as a participant of `unit` sees it."""
+        with self._session() as db:
+            run = self._run(db, run_id)
+            flow = self.flow_of(run)
+            index = self._index(flow, step_id)
+            return self.reader.context(db, run, flow, flow.steps[index], unit=unit)
+
+    def participant(self, token: str | None) -> Participant:
+        if not token:
+            raise Forbidden(N_("Your phone is not in a session yet. Join with the code."))
+        with self._session() as db:
+            p = db.exec(select(Participant).where(Participant.token == token)).first()
+        if p is None:
+            raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
+        return p
+
+    def phone_view(self, participant: Participant) -> PhoneView:
+        with self._session() as db:
+            return self._phone_view(db, participant)
+
+    def _phone_view(self, db: Session, participant: Participant) -> PhoneView:
+        run = self._run(db, participant.run_id)
+        flow = self.flow_of(run)
+        if run.status != RunStatus.live:
+            return PhoneView(run=run, flow=flow, participant=participant, current=None)
+        current = self.reader.step_view(db, run, flow, run.step_index, unit=participant.unit)
+        own = db.exec(
+            select(Answer.payload)
+            .where(Answer.participant_id == participant.id, Answer.step_id == current.step.id)
+            .order_by(col(Answer.seq))
+        ).all()
+        return PhoneView(
+            run=run,
+            flow=flow,
+            participant=participant,
+            current=current,
+            own_answers=[current.exercise.load_answer(p) for p in own],
+        )
+
+    def units_of(self, run: Run) -> list[str]:
+        """The units a participant picks from on joining: the team's, when the flow uses units."""
+        if run.team_id is None or not self.flow_of(run).uses_units:
+            return []
+        with self._session() as db:
+            team = db.get(Team, run.team_id)
+        return list(team.units) if team else []
+
+    def _on_screen(self, run: Run, step_id: str, refusal: str) -> Step:
+        """The run's step `step_id`, if it is the one on the screen; else Conflict(refusal)."""
+        flow = self.flow_of(run)
+        index = self._index(flow, step_id)
+        if run.status != RunStatus.live or index != run.step_index:
+            raise Conflict(refusal)
+        return flow.steps[index]
+
+    @staticmethod
+    def _index(flow: Flow, step_id: str) -> int:
+        index = flow.step_index(step_id)
+        if index is None:
+            raise NotFound(N_("This session has no step %(step)s."), step=step_id[:64])
+        return index
+
+
+def next_on(flow: Flow, position: int, delta: int) -> int | None:
+    """Where `delta` steps that are switched on lead from `position` (-1 is the lobby): forward it
+    stops at the last step that is on (None when there is none after), back at the lobby."""
+    direction = 1 if delta > 0 else -1
+    found: int | None = None
+    i = position
+    for _ in range(abs(delta)):
+        i += direction
+        while 0 <= i < len(flow.steps) and flow.steps[i].off:
+            i += direction
+        if i < 0:
+            return -1
+        if i >= len(flow.steps):
+            break
+        found = i
+    return found
