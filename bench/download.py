@@ -25,7 +25,7 @@ async def join_download(url: str, code: str) -> dict[str, Any]:
             files[name] = {
                 "served": r.num_bytes_downloaded,
                 "bytes": len(r.content),
-                "gzipped": len(gzip.compress(r.content, compresslevel=6)),
+                "gzipped": len(gzip.compress(r.content, compresslevel=6)) if r.content else 0,
                 "server_gzips": int(r.headers.get("content-encoding") == "gzip"),
             }
 

@@ -138,33 +138,44 @@ def step_summary(steps: list[Step]) -> dict[str, Any]:
     }
 
 
-async def floor_steps(
-    floor: Process, loads: Loads, room: str, steps: list[Step], timeout: float
-) -> list[Step]:
-    """The same sequence against the floor: each step emits a payload the size Tovholder sent."""
-    out = []
-    async with httpx.AsyncClient(base_url=floor.url, timeout=120) as http:
-        for i in range(3):  # warm-up, unmeasured
-            await http.post("/emit", json={"room": room, "size": 1000, "version": i + 1})
-        await loads.wait(3, time.monotonic(), timeout)
-        reached = [s for s in steps if len(s.latencies) > 0]  # a step no phone got has no size to copy
-        for n, tov_step in enumerate(reached, start=4):
-            t0 = time.monotonic()
-            await http.post("/emit", json={"room": room, "size": max(tov_step.size, 1), "version": n})
-            got = await loads.wait(n, t0, timeout)
-            out.append(
-                Step(
-                    tov_step.action,
-                    tov_step.step_id,
-                    tov_step.exercise,
-                    n,
-                    0.0,
-                    got["latencies"],
-                    got["missing"],
-                    got["size"],
-                )
-            )
-    return out
+class FloorRoom:
+    """The floor's room: each step emits a payload of the size Tovholder's phones just got."""
+
+    def __init__(self, floor: Process, name: str) -> None:
+        self.http = httpx.AsyncClient(base_url=floor.url, timeout=120)
+        self.name = name
+        self.version = 0
+        self.projector = Screen()
+
+    async def open(self, url: str, loads: Loads, timeout: float) -> None:
+        await self.projector.connect(url, {"room": self.name, "role": "projector"})
+        for _ in range(3):  # warm-up, unmeasured
+            self.version += 1
+            await self.http.post("/emit", json={"room": self.name, "size": 1000, "version": self.version})
+        await loads.wait(self.version, time.monotonic(), timeout)
+
+    async def step(self, loads: Loads, like: Step, timeout: float) -> Step:
+        self.version += 1
+        t0 = time.monotonic()
+        body = {"room": self.name, "size": max(like.size, 1), "version": self.version}
+        await self.http.post("/emit", json=body)
+        got = await loads.wait(self.version, t0, timeout)
+        return Step(
+            like.action,
+            like.step_id,
+            like.exercise,
+            self.version,
+            0.0,
+            got["latencies"],
+            got["missing"],
+            got["size"],
+            "",
+            got["disconnects"],
+        )
+
+    async def close(self) -> None:
+        await self.projector.close()
+        await self.http.aclose()
 
 
 def compare_steps(ours: list[Step], floor: list[Step]) -> dict[str, Any]:
