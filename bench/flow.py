@@ -2,6 +2,8 @@
 lacks (scale from `check-in`, matrix and ranking from `coordination`), taken from the shipped
 flow files so it follows their edits. Ordered so that W3's 10 step changes meet ten types with the
 groups step last (it is the one that grows with the square of the room), and W2's 20 meet all.
+The answer burst's step comes early: the burst runs before the step changes, while every phone is
+surely still there.
 """
 
 from __future__ import annotations
@@ -19,19 +21,19 @@ NAME = "bench-room"
 STEPS: tuple[tuple[str, str], ...] = (
     ("core-task", "welcome"),  # talk
     ("core-task", "who-for"),  # word_cloud
-    ("core-task", "write-core-task"),  # open_text (results hidden)
+    ("core-task", "unit-contribution"),  # open_text, results shown: the answer burst's step
     ("check-in", "progress"),  # scale
     ("core-task", "pulse"),  # survey, by unit
     ("coordination", "relation-map"),  # matrix
     ("coordination", "agreement-types"),  # ranking
-    ("core-task", "group-themes"),  # grouping of write-core-task's cards
+    ("core-task", "group-themes"),  # grouping, here of the answer burst's cards
     ("core-task", "vote-themes"),  # dot_vote on group-themes
     ("core-task", "angles-groups"),  # groups: every phone gets every group (last of W3's 10)
     ("core-task", "pair-talk"),  # timer
+    ("core-task", "write-core-task"),  # open_text, results hidden
     ("core-task", "core-task-statement"),  # statement
     ("core-task", "angles-round"),  # round over angles-groups
     ("core-task", "first-steps"),  # commitments
-    ("core-task", "unit-contribution"),  # open_text, results shown: the answer burst's step
     ("core-task", "closing"),  # talk
 )
 ANSWER_STEP = "unit-contribution"
@@ -53,6 +55,8 @@ def build() -> dict[str, Any]:
             raise SystemExit(f"bench flow: sessions/{flow_name}.yaml has no step {step_id!r} any more")
         step = dict(found[0])
         step.pop("earlier", None)  # earlier results of the team's other sessions: there are none
+        if step_id == "group-themes":  # it groups the cards of a step before it: the burst's
+            step["settings"] = {**step["settings"], "cards_from": ANSWER_STEP}
         steps.append(step)
     flow = {k: v for k, v in base.items() if k != "steps"}
     flow.update(

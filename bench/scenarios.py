@@ -158,7 +158,17 @@ async def measure(
             floor_join["memory_kib_per_phone"] = round((floor.rss_kib() - floor_rss0) / plan.phones, 1)
             await floor_room.open(floor.url, floor_loads, plan.step_timeout)
 
-        # Step changes, each to Tovholder and then the same to the floor.
+        # The answer burst (W5), Tovholder's and then the floor's, while every phone is there.
+        if plan.answer_burst:
+            await room.go_to(loads, ANSWER_STEP, plan.step_timeout)
+            with prof.phase(f"{plan.name}-burst", *pids):
+                out.burst = await burst(loads, room.projector, ANSWER_STEP, plan.phones, plan.retry_every)
+            if floor_room and floor_loads:
+                out.floor_burst = await burst(floor_loads, floor_room.projector, "floor", plan.phones)
+            if plan.changes:
+                await room.go_to(loads, "lobby", plan.step_timeout)
+
+        # Step changes from the lobby, each to Tovholder and then the same to the floor.
         cpu1, load_cpu1, t1 = sum(s.cpu() for s in servers), await loads.cpu(), time.monotonic()
         finished = True
         with prof.phase(f"{plan.name}-steps", *pids):
@@ -183,13 +193,6 @@ async def measure(
         load_cpu_steps = await loads.cpu() - load_cpu1
         finished = finished and len(out.steps) == plan.changes
 
-        # The answer burst (W5): Tovholder's, then the floor's.
-        if plan.answer_burst and finished:
-            await room.go_to(loads, ANSWER_STEP, plan.step_timeout)
-            with prof.phase(f"{plan.name}-burst", *pids):
-                out.burst = await burst(loads, room.projector, ANSWER_STEP, plan.phones, plan.retry_every)
-            if floor_room and floor_loads:
-                out.floor_burst = await burst(floor_loads, floor_room.projector, "floor", plan.phones)
         if plan.keep_seen:
             out.seen = await loads.seen()
         others = Noise.cores(quiet0, await noise.snapshot())

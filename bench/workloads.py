@@ -87,8 +87,8 @@ class Room:
         )
 
     async def go_to(self, loads: Loads, step_id: str, timeout: float) -> None:
-        """Unmeasured moves to a step (the phones are still waited for, step by step)."""
-        target = STEP_IDS.index(step_id)
+        """Unmeasured moves to a step, or to the lobby (the phones are still waited for)."""
+        target = STEP_IDS.index(step_id) if step_id != "lobby" else -1
         while self.position != target:
             step = await self.move(loads, "next" if self.position < target else "back", timeout)
             if step.missing:
