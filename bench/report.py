@@ -226,6 +226,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                 _verdict(None if p95 is None or not both else p95 <= 1.5),
             )
         )
+        bursts("W6", "W5 500 phones on the W6 set-up", 500)
         groups = (w6.get("by_exercise") or {}).get("groups")
         if groups:
             out.append(
