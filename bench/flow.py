@@ -1,6 +1,7 @@
-"""The benchmark's flow, `bench-room`: the `core-task` flow's steps with the three exercise types it
-lacks (scale from `check-in`, matrix and ranking from `coordination`), taken from the shipped
-flow files so it follows their edits. Ordered so that W3's 10 step changes meet ten types with the
+"""The benchmark's flow, `bench-room`: steps of the `core-task-1` and `core-task-2` flows with the
+three exercise types they lack (scale from `check-in`, matrix and ranking from `coordination-1` and
+`coordination-2`), taken from the shipped flow files so it follows their edits.
+Ordered so that W3's 10 step changes meet ten types with the
 groups step last (it is the one that grows with the square of the room), and W2's 20 meet all.
 The answer burst's step comes early: the burst runs before the step changes, while every phone is
 surely still there.
@@ -19,22 +20,22 @@ NAME = "bench-room"
 
 # (flow file, step id), in the order the bench walks them.
 STEPS: tuple[tuple[str, str], ...] = (
-    ("core-task", "welcome"),  # talk
-    ("core-task", "who-for"),  # word_cloud
-    ("core-task", "unit-contribution"),  # open_text, results shown: the answer burst's step
+    ("core-task-1", "welcome"),  # talk
+    ("core-task-1", "who-for"),  # word_cloud
+    ("core-task-2", "unit-contribution"),  # open_text, results shown: the answer burst's step
     ("check-in", "progress"),  # scale
-    ("core-task", "pulse"),  # survey, by unit
-    ("coordination", "relation-map"),  # matrix
-    ("coordination", "agreement-types"),  # ranking
-    ("core-task", "group-themes"),  # grouping, here of the answer burst's cards
-    ("core-task", "vote-themes"),  # dot_vote on group-themes
-    ("core-task", "angles-groups"),  # groups: every phone gets every group (last of W3's 10)
-    ("core-task", "pair-talk"),  # timer
-    ("core-task", "write-core-task"),  # open_text, results hidden
-    ("core-task", "core-task-statement"),  # statement
-    ("core-task", "angles-round"),  # round over angles-groups
-    ("core-task", "first-steps"),  # commitments
-    ("core-task", "closing"),  # talk
+    ("core-task-2", "pulse"),  # survey, by unit
+    ("coordination-1", "relation-map"),  # matrix
+    ("coordination-2", "agreement-types"),  # ranking
+    ("core-task-1", "group-themes"),  # grouping, here of the answer burst's cards
+    ("core-task-1", "vote-themes"),  # dot_vote on group-themes
+    ("core-task-2", "angles-groups"),  # groups: every phone gets every group (last of W3's 10)
+    ("core-task-1", "pair-talk"),  # timer
+    ("core-task-1", "write-core-task"),  # open_text, results hidden
+    ("core-task-1", "core-task-statement"),  # statement
+    ("core-task-2", "angles-round"),  # round over angles-groups
+    ("core-task-2", "first-steps"),  # commitments
+    ("core-task-2", "closing"),  # talk
 )
 ANSWER_STEP = "unit-contribution"
 UNITS = ("Day team", "Evening team", "Therapists", "Night team")
@@ -47,7 +48,7 @@ def _flow(name: str) -> dict[str, Any]:
 
 def build() -> dict[str, Any]:
     sources = {name: _flow(name) for name in {f for f, _ in STEPS}}
-    base = sources["core-task"]
+    base = sources["core-task-1"]
     steps = []
     for flow_name, step_id in STEPS:
         found = [s for s in sources[flow_name]["steps"] if s["id"] == step_id]
