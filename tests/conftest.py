@@ -1,65 +1,129 @@
-"""Shared fixtures: real servers on SQLite and PostgreSQL, and a logged-in tovholder."""
+"""Shared fixtures. Pick the cheapest one that tests what the test is about:
+
+In process (no socket, no subprocess; milliseconds to start). The real `create_app()` on its own
+database, its lifespan running, reached through `httpx.ASGITransport` (tests/inprocess.py):
+  inproc           a fresh app per test on a SQLite copy with the test account (t@example.org,
+                   harness.PASSWORD). `inproc.login()` is a logged-in browser, `inproc.client()` a
+                   new anonymous one, `inproc.cli(...)` runs `tovholder ...` in process on its data.
+  inproc_both      the same, once on SQLite and once on PostgreSQL.
+  fresh_inproc     a first start: migrated, no account (the setup link is in `.log()`).
+  shared_inproc    one app for a whole module, for tests that each make their own run.
+  migrated_settings, migrated_engine
+                   no app: a migrated SQLite file (no account) for runner-level tests.
+  templates        the session's migrated databases; `templates.copy(kind, data_dir)` makes one.
+
+A real server (`tovholder run` under uvicorn in its own process, on a free port; seconds to start)
+only where the test needs what only a process has: sockets (socket.io clients), reconnects,
+restarts and crashes, two processes through Redis, a browser. Every test that uses one is marked
+`server` by itself (through the `uvicorn` fixture); `make test-fast` leaves them out.
+  sqlite_server, postgres_server, server (both databases)
+                   a server of its own for one test, on a migrated copy with the test account.
+  shared_sqlite_server
+                   one server for a whole module.
+  uvicorn          starts more servers: `uvicorn.running(data_dir, database_url, redis_url=...)`.
+
+Both kinds answer `.url`, `.data_dir`, `.database_url` (resolved), `.client()`, `.login()`,
+`.cli()` and `.log()`; `databases.add_account(site.database_url, email)` adds an account that
+logs in with PASSWORD. The process container of an in-process app is `house_of(app.asgi)`.
+Browser tests (`chromium`, from tests/browser.py) are marked `browser` by themselves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
 from app.db import make_engine
-from tests.harness import PASSWORD, Server, free_port, postgres_database, server_env
+from tests.databases import Templates
+from tests.harness import ROOT, Server, free_port, server_env
+from tests.inprocess import InProcess
 
 
-def _server(tmp_path: Path, database_url: str = "", redis_url: str = "") -> Iterator[Server]:
-    port = free_port()
-    env = server_env(tmp_path, port, database_url, redis_url)
-    server = Server(env=env, port=port, data_dir=tmp_path)
-    created = server.cli(
-        "user", "add", "t@example.org", "--name", "Tove Holder", "--password-stdin", stdin=PASSWORD + "\n"
-    )
-    assert created.returncode == 0, created.stderr
-    server.start()
+def house_of(app: Any) -> Any:
+    """The process container of an app made by create_app(): settings, engine, runner, realtime.
+    The one place that knows where it lives (the FastAPI app under the socket.io wrapper)."""
+    api = getattr(app, "other_asgi_app", app)
+    return api.state.house
+
+
+# --- the shipped flows, parsed once -------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every app start, `tovholder demo` and many tests load the shipped flows, and the YAML parse
+    of one takes about 0.3 s: each shipped file is parsed and validated once per test process
+    (the first load is the real one), and each caller gets its own deep copy."""
+    import app.flows
+
+    real = app.flows.load_flow
+    shipped = (ROOT / "sessions").resolve()
+    cache: dict[tuple[Any, ...], app.flows.Flow] = {}
+
+    def load_flow(path: Path, registry: Any) -> app.flows.Flow:
+        resolved = Path(path).resolve()
+        if resolved.parent != shipped:
+            return real(path, registry)
+        stat = resolved.stat()
+        key = (resolved, stat.st_mtime_ns, stat.st_size, tuple(sorted(registry)))
+        if key not in cache:
+            cache[key] = real(path, registry)
+        return cache[key].model_copy(deep=True)
+
+    config.stash[_REAL_LOAD_FLOW] = real
+    app.flows.load_flow = load_flow
+
+
+_REAL_LOAD_FLOW = pytest.StashKey[Callable[..., Any]]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import app.flows
+
+    if _REAL_LOAD_FLOW in config.stash:
+        app.flows.load_flow = config.stash[_REAL_LOAD_FLOW]
+
+
+# --- markers ----------------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`server` on every test that starts a real server, `browser` on every test that drives
+    Chromium: `make test-fast` runs the rest."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "uvicorn" in names:
+            item.add_marker(pytest.mark.server)
+        if "chromium" in names:
+            item.add_marker(pytest.mark.browser)
+
+
+# --- databases ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Databases migrated once per test session (per xdist worker); each test gets a copy."""
+    made = Templates(tmp_path_factory.mktemp("templates"))
     try:
-        yield server
+        yield made
     finally:
-        server.stop()
+        made.close()
+
+
+BOTH = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
-def sqlite_server(tmp_path: Path) -> Iterator[Server]:
-    yield from _server(tmp_path)
-
-
-@pytest.fixture
-def postgres_server(tmp_path: Path) -> Iterator[Server]:
-    with postgres_database() as url:
-        yield from _server(tmp_path, url)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    """The same test on both databases."""
-    if request.param == "sqlite":
-        yield from _server(tmp_path)
-    else:
-        with postgres_database() as url:
-            yield from _server(tmp_path, url)
-
-
-# --- added for the runner tests: a real, migrated SQLite file --------------------------------
-
-
-@pytest.fixture
-def migrated_settings(tmp_path: Path) -> Settings:
-    """Settings for a fresh data dir whose SQLite file has the real Alembic migrations applied."""
-    from app.cli import _migrate
-
-    settings = Settings(_env_file=None, data_dir=tmp_path, database_url="")  # type: ignore[call-arg]
-    _migrate(settings)
-    return settings
+def migrated_settings(templates: Templates, tmp_path: Path) -> Settings:
+    """Settings for a fresh data dir whose SQLite file has the real Alembic migrations applied
+    (a copy of the session's migrated file) and no account."""
+    templates.sqlite_copy(tmp_path, account=False)
+    return Settings(_env_file=None, data_dir=tmp_path, database_url="")
 
 
 @pytest.fixture
@@ -72,9 +136,111 @@ def migrated_engine(migrated_settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
+# --- the app in process ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def running_inprocess(
+    templates: Templates, data_dir: Path, kind: str = "sqlite", account: bool = True
+) -> Iterator[InProcess]:
+    """An in-process app on a fresh copy of the migrated database of `kind`."""
+    with templates.copy(kind, data_dir, account) as url:
+        app = InProcess(data_dir, url).start()
+        try:
+            yield app
+        finally:
+            app.stop()
+
+
+@pytest.fixture
+def inproc(templates: Templates, tmp_path: Path) -> Iterator[InProcess]:
+    with running_inprocess(templates, tmp_path) as app:
+        yield app
+
+
+@pytest.fixture(params=BOTH)
+def inproc_both(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> Iterator[InProcess]:
+    with running_inprocess(templates, tmp_path, request.param) as app:
+        yield app
+
+
+@pytest.fixture
+def fresh_inproc(templates: Templates, tmp_path: Path) -> Iterator[InProcess]:
+    with running_inprocess(templates, tmp_path, account=False) as app:
+        yield app
+
+
 @pytest.fixture(scope="module")
-def shared_sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real SQLite server for a whole test module: for tests that each start their own run,
-    so a server start per test is saved. Use `sqlite_server` when a test needs a server alone
-    (rate limits, first start, counting everything)."""
-    yield from _server(tmp_path_factory.mktemp("shared-server"))
+def shared_inproc(templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    with running_inprocess(templates, tmp_path_factory.mktemp("shared-app")) as app:
+        yield app
+
+
+# --- real servers -----------------------------------------------------------------------------------
+
+
+class Uvicorn:
+    """Starts real servers: `tovholder run --no-migrate` in a process of its own on a free port."""
+
+    @contextlib.contextmanager
+    def running(
+        self,
+        data_dir: Path,
+        database_url: str = "",
+        redis_url: str = "",
+        redis_channel: str = "",
+        migrate: bool = False,
+    ) -> Iterator[Server]:
+        """A server on data_dir and database_url, a migrated copy (see `templates`) unless
+        `migrate`: then `tovholder run` migrates it first, as on a real first start. Stopped after."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        env = server_env(data_dir, port, database_url, redis_url, redis_channel)
+        server = Server(env=env, port=port, data_dir=data_dir, migrate=migrate)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def uvicorn() -> Uvicorn:
+    return Uvicorn()
+
+
+@contextlib.contextmanager
+def _real_server(uvicorn: Uvicorn, templates: Templates, data_dir: Path, kind: str) -> Iterator[Server]:
+    with templates.copy(kind, data_dir) as url, uvicorn.running(data_dir, url) as server:
+        yield server
+
+
+@pytest.fixture
+def sqlite_server(uvicorn: Uvicorn, templates: Templates, tmp_path: Path) -> Iterator[Server]:
+    with _real_server(uvicorn, templates, tmp_path, "sqlite") as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_server(uvicorn: Uvicorn, templates: Templates, tmp_path: Path) -> Iterator[Server]:
+    with _real_server(uvicorn, templates, tmp_path, "postgres") as server:
+        yield server
+
+
+@pytest.fixture(params=BOTH)
+def server(
+    request: pytest.FixtureRequest, uvicorn: Uvicorn, templates: Templates, tmp_path: Path
+) -> Iterator[Server]:
+    """The same test on both databases, each on a real server."""
+    with _real_server(uvicorn, templates, tmp_path, request.param) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def shared_sqlite_server(
+    uvicorn: Uvicorn, templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One real SQLite server for a whole test module: for tests that each start their own run.
+    Use `sqlite_server` when a test needs a server alone (restarts, counting everything)."""
+    with _real_server(uvicorn, templates, tmp_path_factory.mktemp("shared-server"), "sqlite") as server:
+        yield server

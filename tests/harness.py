@@ -1,5 +1,6 @@
 """Real things for tests: a uvicorn server in its own process on a free port, a fresh SQLite
-file or PostgreSQL database, and logged-in HTTP clients."""
+file or PostgreSQL database, and logged-in HTTP clients. The fixtures that use them are in
+conftest.py; the in-process app is in inprocess.py, the migrated database copies in databases.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
@@ -87,6 +89,8 @@ class Server:
     data_dir: Path
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
+    # `tovholder run` migrates first; a server on a migrated copy starts with --no-migrate instead.
+    migrate: bool = True
 
     def __post_init__(self) -> None:
         self.log_path = self.data_dir / f"server-{self.port}.log"
@@ -96,25 +100,27 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "run"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "run", *([] if self.migrate else ["--no-migrate"])],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        with httpx.Client(timeout=2) as probe:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited early:\n{self.log()}")
+                if reachable("127.0.0.1", self.port):
+                    try:
+                        if probe.get(f"{self.url}/healthz").status_code == 200:
+                            return self
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.05)
         raise RuntimeError(f"server did not start:\n{self.log()}")
 
     def stop(self) -> None:
@@ -132,6 +138,35 @@ class Server:
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return cli(self.env, *args, stdin=stdin)
+
+    @property
+    def database_url(self) -> str:
+        """The resolved SQLAlchemy URL of the server's database."""
+        default = f"sqlite:///{(self.data_dir / 'tovholder.db').resolve()}"
+        return self.env.get("TOVHOLDER_DATABASE_URL") or default
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A new browser (its own cookies) for this server."""
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.url, **kwargs)
+
+    def login(self, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
+        return login(self, email, password)
+
+
+class Site(Protocol):
+    """What tests need of a server, real (Server) or in process (inprocess.InProcess)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def database_url(self) -> str: ...
+
+    def client(self, **kwargs: Any) -> httpx.Client: ...
 
 
 def server_env(
@@ -162,8 +197,9 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def login(base_url: str, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
-    client = httpx.Client(base_url=base_url, timeout=30)
+def login(site: Site | str, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
+    """A browser logged in through the login form, with the CSRF header htmx would send."""
+    client = httpx.Client(base_url=site, timeout=30) if isinstance(site, str) else site.client()
     page = client.get("/login")
     response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_of(page.text)}
