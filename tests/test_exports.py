@@ -615,7 +615,9 @@ def test_a_results_link_shows_the_results_read_only_until_revoked(world: World) 
         other.close()
 
 
-@pytest.mark.parametrize("token", [secrets.token_urlsafe(32), "abc", "x" * 300])
+@pytest.mark.parametrize(
+    "token", [secrets.token_urlsafe(32), "abc", "x" * 300], ids=["random", "short", "long"]
+)
 def test_an_unknown_results_link_is_not_found(world: World, token: str) -> None:
     response = world.server.client().get(f"/r/{token}")
     assert response.status_code == 404
