@@ -69,10 +69,11 @@ run: deps
 migrate: deps
 	$(UV) run tovholder migrate
 
-# Two workers (pytest-xdist), one per core; the 15 slowest steps at the end, so a slow test shows.
+# Two workers (pytest-xdist), one per core, each taking a whole module at a time in the order of
+# conftest.py (the modules with servers first); the 15 slowest steps at the end, so a slow test shows.
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: the workers and every test server
 # would otherwise compile the app and the rewritten tests again.
-PYTEST := PYTHONDONTWRITEBYTECODE= $(UV) run pytest -n 2 --dist loadfile
+PYTEST := PYTHONDONTWRITEBYTECODE= $(UV) run pytest -n 2 --dist loadfile --no-loadscope-reorder
 test: deps browser-deps posters-deps
 	$(PYTEST) --durations=15
 

@@ -40,7 +40,7 @@ from sqlalchemy.engine import Engine
 from app.config import Settings
 from app.db import make_engine
 from tests.databases import Templates
-from tests.harness import ROOT, Server, free_port, server_env
+from tests.harness import ForkServer, Server, free_port, remember_shipped_flows, server_env
 from tests.inprocess import InProcess
 
 
@@ -51,41 +51,21 @@ def house_of(app: Any) -> Any:
     return api.state.house
 
 
-# --- the shipped flows, parsed once -------------------------------------------------------------
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Every app start, `tovholder demo` and many tests load the shipped flows, and the YAML parse
-    of one takes about 0.3 s: each shipped file is parsed and validated once per test process
-    (the first load is the real one), and each caller gets its own deep copy."""
-    import app.flows
-
-    real = app.flows.load_flow
-    shipped = (ROOT / "sessions").resolve()
-    cache: dict[tuple[Any, ...], app.flows.Flow] = {}
-
-    def load_flow(path: Path, registry: Any) -> app.flows.Flow:
-        resolved = Path(path).resolve()
-        if resolved.parent != shipped:
-            return real(path, registry)
-        stat = resolved.stat()
-        key = (resolved, stat.st_mtime_ns, stat.st_size, tuple(sorted(registry)))
-        if key not in cache:
-            cache[key] = real(path, registry)
-        return cache[key].model_copy(deep=True)
-
-    config.stash[_REAL_LOAD_FLOW] = real
-    app.flows.load_flow = load_flow
+# --- the shipped flows, parsed once ---------------------------------------------------------------
 
 
 _REAL_LOAD_FLOW = pytest.StashKey[Callable[..., Any]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_REAL_LOAD_FLOW] = remember_shipped_flows()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     import app.flows
 
     if _REAL_LOAD_FLOW in config.stash:
-        app.flows.load_flow = config.stash[_REAL_LOAD_FLOW]
+        app.flows.load_flow = config.stash[_REAL_LOAD_FLOW]  # type: ignore[assignment]
 
 
 # --- markers ----------------------------------------------------------------------------------------
@@ -93,13 +73,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`server` on every test that starts a real server, `browser` on every test that drives
-    Chromium: `make test-fast` runs the rest."""
+    Chromium: `make test-fast` runs the rest. The modules with such tests go first: they are the
+    long ones, and two xdist workers (one module each at a time) then finish close together."""
+    slow_modules = set()
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "uvicorn" in names:
             item.add_marker(pytest.mark.server)
         if "chromium" in names:
             item.add_marker(pytest.mark.browser)
+        if "uvicorn" in names or "chromium" in names:
+            slow_modules.add(item.nodeid.split("::")[0])
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_modules)  # stable otherwise
 
 
 # --- databases ------------------------------------------------------------------------------------
@@ -180,7 +165,16 @@ def shared_inproc(templates: Templates, tmp_path_factory: pytest.TempPathFactory
 
 
 class Uvicorn:
-    """Starts real servers: `tovholder run --no-migrate` in a process of its own on a free port."""
+    """Starts real servers: `tovholder run --no-migrate` in a process of its own on a free port,
+    forked from a warm process that imported the app once (harness.ForkServer): a start takes a
+    fraction of a second instead of the seconds of a new Python process."""
+
+    def __init__(self) -> None:
+        self._forks: ForkServer | None = None
+
+    def close(self) -> None:
+        if self._forks is not None:
+            self._forks.close()
 
     @contextlib.contextmanager
     def running(
@@ -196,7 +190,9 @@ class Uvicorn:
         data_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
         env = server_env(data_dir, port, database_url, redis_url, redis_channel)
-        server = Server(env=env, port=port, data_dir=data_dir, migrate=migrate)
+        if self._forks is None:
+            self._forks = ForkServer()
+        server = Server(env=env, port=port, data_dir=data_dir, migrate=migrate, forks=self._forks)
         server.start()
         try:
             yield server
@@ -205,8 +201,12 @@ class Uvicorn:
 
 
 @pytest.fixture(scope="session")
-def uvicorn() -> Uvicorn:
-    return Uvicorn()
+def uvicorn() -> Iterator[Uvicorn]:
+    starter = Uvicorn()
+    try:
+        yield starter
+    finally:
+        starter.close()
 
 
 @contextlib.contextmanager
