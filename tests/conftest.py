@@ -1,31 +1,41 @@
-"""Shared fixtures. Pick the cheapest one that tests what the test is about:
+"""Shared fixtures. Take the cheapest one that tests what the test is about.
 
-In process (no socket, no subprocess; milliseconds to start). The real `create_app()` on its own
-database, its lifespan running, reached through `httpx.ASGITransport` (tests/inprocess.py):
-  inproc           a fresh app per test on a SQLite copy with the test account (t@example.org,
-                   harness.PASSWORD). `inproc.login()` is a logged-in browser, `inproc.client()` a
-                   new anonymous one, `inproc.cli(...)` runs `tovholder ...` in process on its data.
-  inproc_both      the same, once on SQLite and once on PostgreSQL.
+IN PROCESS: no socket, no subprocess, about 20 ms to start. The real `create_app()` on a database
+of its own, its lifespan running on an event loop in a thread, reached through
+`httpx.ASGITransport` (tests/inprocess.py). For every plain HTTP check: pages, forms, redirects,
+status codes, CSRF, rate limits, downloads, what is stored.
+  inproc           a fresh app per test, on a copy of a migrated SQLite file with the test account
+                   (t@example.org, harness.PASSWORD). `inproc.login()` is a logged-in browser,
+                   `inproc.client()` a new anonymous one (`address=` another client address),
+                   `inproc.async_client()` the same for async tests, `inproc.cli(...)` runs
+                   `tovholder ...` in process on its data, `inproc.log()` is what it printed and
+                   logged (a request that raises fails the test at once).
+  inproc_both      the same, once on SQLite and once on PostgreSQL (`CREATE DATABASE ... TEMPLATE`).
   fresh_inproc     a first start: migrated, no account (the setup link is in `.log()`).
   shared_inproc    one app for a whole module, for tests that each make their own run.
   migrated_settings, migrated_engine
                    no app: a migrated SQLite file (no account) for runner-level tests.
   templates        the session's migrated databases; `templates.copy(kind, data_dir)` makes one.
 
-A real server (`tovholder run` under uvicorn in its own process, on a free port; seconds to start)
-only where the test needs what only a process has: sockets (socket.io clients), reconnects,
-restarts and crashes, two processes through Redis, a browser. Every test that uses one is marked
-`server` by itself (through the `uvicorn` fixture); `make test-fast` leaves them out.
-  sqlite_server, postgres_server, server (both databases)
-                   a server of its own for one test, on a migrated copy with the test account.
+A REAL SERVER: `tovholder run` under uvicorn in a process of its own on a free port, forked from a
+warm process (harness.ForkServer), about 0.3 s to start. Only where a test needs what only a
+process has: socket.io clients, reconnects, restarts and crashes, two processes through Redis, a
+browser. Every test that uses one is marked `server` by itself (through the `uvicorn` fixture);
+`make test-fast` leaves them out. A test that starts a server it does not need is a defect.
   shared_sqlite_server
-                   one server for a whole module.
-  uvicorn          starts more servers: `uvicorn.running(data_dir, database_url, redis_url=...)`.
+                   one server for a whole module: for socket tests that each make their own run.
+  sqlite_server, postgres_server, server (both databases)
+                   a server of its own for one test (restarts, counting everything).
+  uvicorn          for more: `with uvicorn.running(data_dir, database_url, redis_url, channel)`
+                   on a copy from `templates` (see test_realtime.py's two servers).
 
 Both kinds answer `.url`, `.data_dir`, `.database_url` (resolved), `.client()`, `.login()`,
-`.cli()` and `.log()`; `databases.add_account(site.database_url, email)` adds an account that
-logs in with PASSWORD. The process container of an in-process app is `house_of(app.asgi)`.
-Browser tests (`chromium`, from tests/browser.py) are marked `browser` by themselves."""
+`.cli()` and `.log()`. `databases.add_account(site.database_url, email)` adds another account that
+logs in with PASSWORD (no subprocess, no scrypt per account). The process container of an app in
+process is `house_of(inproc.asgi)`, and only through that. Browser tests take `chromium` (one per
+module, from tests/browser.py: `pytest_plugins = ["tests.browser"]`) and are marked `browser`.
+Each test gets its own database; the rate limits of an app in process are per client address,
+and each app's clients get an address of their own. Redis: each server its own channel."""
 
 from __future__ import annotations
 
