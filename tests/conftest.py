@@ -198,12 +198,21 @@ class Uvicorn:
         """A server on data_dir and database_url, a migrated copy (see `templates`) unless
         `migrate`: then `tovholder run` migrates it first, as on a real first start. Stopped after."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        port = free_port()
-        env = server_env(data_dir, port, database_url, redis_url, redis_channel)
         if self._forks is None:
             self._forks = ForkServer()
-        server = Server(env=env, port=port, data_dir=data_dir, migrate=migrate, forks=self._forks)
-        server.start()
+        for attempt in range(3):
+            # The port is free when chosen; another process on the machine may take it before the
+            # server binds it. Then the server says so and exits, and another port is chosen.
+            port = free_port()
+            env = server_env(data_dir, port, database_url, redis_url, redis_channel)
+            server = Server(env=env, port=port, data_dir=data_dir, migrate=migrate, forks=self._forks)
+            try:
+                server.start()
+                break
+            except RuntimeError:
+                server.stop()
+                if attempt == 2 or "address already in use" not in server.log().lower():
+                    raise
         try:
             yield server
         finally:
