@@ -194,18 +194,21 @@ class Uvicorn:
         redis_url: str = "",
         redis_channel: str = "",
         migrate: bool = False,
+        cold: bool = False,
     ) -> Iterator[Server]:
         """A server on data_dir and database_url, a migrated copy (see `templates`) unless
-        `migrate`: then `tovholder run` migrates it first, as on a real first start. Stopped after."""
+        `migrate`: then `tovholder run` migrates it first, as on a real first start. `cold`: a new
+        Python process from the entry point (`python -m app.cli run`), not a fork. Stopped after."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        if self._forks is None:
+        if self._forks is None and not cold:
             self._forks = ForkServer()
         for attempt in range(3):
             # The port is free when chosen; another process on the machine may take it before the
             # server binds it. Then the server says so and exits, and another port is chosen.
             port = free_port()
             env = server_env(data_dir, port, database_url, redis_url, redis_channel)
-            server = Server(env=env, port=port, data_dir=data_dir, migrate=migrate, forks=self._forks)
+            forks = None if cold else self._forks
+            server = Server(env=env, port=port, data_dir=data_dir, migrate=migrate, forks=forks)
             try:
                 server.start()
                 break

@@ -37,8 +37,9 @@ def run_row(site: Site, run_id: int) -> tuple[Any, ...]:
 
 @pytest.fixture
 def first_start(uvicorn: Uvicorn, tmp_path: Path) -> Iterator[Server]:
-    """A real first start: `tovholder run` on an empty data dir migrates it and prints the link."""
-    with uvicorn.running(tmp_path, migrate=True) as server:
+    """A real first start: `tovholder run`, a new process from the entry point, on an empty data
+    dir migrates it and prints the link."""
+    with uvicorn.running(tmp_path, migrate=True, cold=True) as server:
         yield server
 
 
