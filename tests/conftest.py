@@ -27,7 +27,8 @@ browser. Every test that uses one is marked `server` by itself (through the `uvi
   sqlite_server, postgres_server, server (both databases)
                    a server of its own for one test (restarts, counting everything).
   uvicorn          for more: `with uvicorn.running(data_dir, database_url, redis_url, channel)`
-                   on a copy from `templates` (see test_realtime.py's two servers).
+                   on a copy from `templates` (see test_realtime.py's two servers); `cold=True`
+                   for a new process from the entry point instead of a fork (test_auth.py).
 
 Both kinds answer `.url`, `.data_dir`, `.database_url` (resolved), `.client()`, `.login()`,
 `.cli()` and `.log()`. `databases.add_account(site.database_url, email)` adds another account that
