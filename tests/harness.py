@@ -1,6 +1,7 @@
-"""Real things for tests: a uvicorn server in its own process on a free port, a fresh SQLite
-file or PostgreSQL database, and logged-in HTTP clients. The fixtures that use them are in
-conftest.py; the in-process app is in inprocess.py, the migrated database copies in databases.py."""
+"""Real things for tests: a uvicorn server in its own process on a free port (a new process, or
+a fork of a warm one: ForkServer), an empty PostgreSQL database, the `tovholder` command in a
+subprocess, and logged-in HTTP clients. The fixtures that use them are in conftest.py; the app in
+process is in inprocess.py, the migrated database copies in databases.py."""
 
 from __future__ import annotations
 
