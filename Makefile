@@ -7,11 +7,12 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help run test lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples clean
+.PHONY: help run test test-fast lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples clean
 
 help:
 	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
 	@echo "make test     run every test (installs what the tests need first)"
+	@echo "make test-fast  the tests without a server process or a browser (the edit-test loop)"
 	@echo "make lint     ruff, and mypy --strict on app/, exercises/ and bench/"
 	@echo "make migrate  upgrade the database to the newest schema"
 	@echo "make i18n     extract messages and update the catalogues"
@@ -23,8 +24,10 @@ help:
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
 
+# Compiled at install: where PYTHONDONTWRITEBYTECODE is set, every process (each test server)
+# would otherwise compile the libraries again, about a second of CPU each time.
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 deps: .venv/.synced
@@ -70,8 +73,17 @@ run: deps
 migrate: deps
 	$(UV) run tovholder migrate
 
+# Two workers (pytest-xdist), one per core, each taking a whole module at a time in the order of
+# conftest.py (the modules with servers first); the 15 slowest steps at the end, so a slow test shows.
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: the workers and every test server
+# would otherwise compile the app and the rewritten tests again.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(UV) run pytest -n 2 --dist loadfile --no-loadscope-reorder
 test: deps browser-deps posters-deps
-	$(UV) run pytest
+	$(PYTEST) --durations=15
+
+# No server process, no browser: the in-process app, the runner, the exercises, the docs.
+test-fast: deps posters-deps
+	$(PYTEST) --durations=10 -m "not server and not browser"
 
 # Speed and memory as ratios to a bare socket floor measured in the same run (never timed asserts
 # in tests): writes bench/results.json and prints the table (the README's "Benchmark"). PostgreSQL and

@@ -74,9 +74,10 @@ class Watcher:
         return page
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """A headless Debian Chromium, one per test."""
+    """A headless Debian Chromium, one per test module: each test opens its own contexts
+    (`chromium.new_context()`, its own cookies and storage) and closes them."""
     require_chromium()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

@@ -1,9 +1,12 @@
-"""Real things for tests: a uvicorn server in its own process on a free port, a fresh SQLite
-file or PostgreSQL database, and logged-in HTTP clients."""
+"""Real things for tests: a uvicorn server in its own process on a free port (a new process, or
+a fork of a warm one: ForkServer), an empty PostgreSQL database, the `tovholder` command in a
+subprocess, and logged-in HTTP clients. The fixtures that use them are in conftest.py; the app in
+process is in inprocess.py, the migrated database copies in databases.py."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -11,10 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
@@ -78,15 +83,110 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess
     )
 
 
+def remember_shipped_flows() -> Callable[..., Any]:
+    """Parse and validate each shipped flow file once per process (the first load is the real
+    one; the YAML parse of one takes about 0.3 s), and give each caller its own deep copy. Every
+    app start, `tovholder demo` and many tests load them. Returns the real `load_flow`."""
+    import app.flows
+
+    real = app.flows.load_flow
+    shipped = (ROOT / "sessions").resolve()
+    cache: dict[tuple[Any, ...], app.flows.Flow] = {}
+
+    def load_flow(path: Path, registry: Any) -> app.flows.Flow:
+        resolved = Path(path).resolve()
+        if resolved.parent != shipped:
+            return real(path, registry)
+        stat = resolved.stat()
+        key = (resolved, stat.st_mtime_ns, stat.st_size, tuple(sorted(registry)))
+        if key not in cache:
+            cache[key] = real(path, registry)
+        return cache[key].model_copy(deep=True)
+
+    app.flows.load_flow = load_flow  # type: ignore[assignment]
+    return real
+
+
+class Forked:
+    """A process the fork server started, as much of `subprocess.Popen` as the tests use."""
+
+    def __init__(self, forks: ForkServer, pid: int) -> None:
+        self._forks = forks
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self._forks.exit_code(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"server {self.pid}", timeout or 0)
+            time.sleep(0.02)
+        return code
+
+
+class ForkServer:
+    """A warm process (tests/forkserver.py) that has imported the app and parsed the shipped flows
+    once; each server it starts is a fork of it running `tovholder ...` from `app.cli.main`."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.forkserver"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._lock = threading.Lock()
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        with self._lock:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            answer = self._proc.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the fork server ended (exit code {self._proc.wait()})")
+        result: dict[str, Any] = json.loads(answer)
+        return result
+
+    def start(self, args: list[str], env: dict[str, str], log: Path) -> Forked:
+        answer = self._ask({"op": "start", "args": args, "env": env, "log": str(log), "cwd": str(ROOT)})
+        return Forked(self, int(answer["pid"]))
+
+    def exit_code(self, pid: int) -> int | None:
+        code = self._ask({"op": "poll", "pid": pid})["code"]
+        return None if code is None else int(code)
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
 @dataclass
 class Server:
-    """One real server process. `env` is what it was started with (database, data dir...)."""
+    """One real server process. `env` is what it was started with (database, data dir...).
+    With `forks`, each start is a fork of that warm process instead of a new Python process."""
 
     env: dict[str, str]
     port: int
     data_dir: Path
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | Forked | None = None
     log_path: Path = field(init=False)
+    # `tovholder run` migrates first; a server on a migrated copy starts with --no-migrate instead.
+    migrate: bool = True
+    forks: ForkServer | None = None
 
     def __post_init__(self) -> None:
         self.log_path = self.data_dir / f"server-{self.port}.log"
@@ -96,25 +196,31 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "run"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        args = ["run", *([] if self.migrate else ["--no-migrate"])]
+        if self.forks is not None:
+            self.proc = self.forks.start(args, self.env, self.log_path)
+        else:
+            with self.log_path.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "app.cli", *args],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        deadline = time.monotonic() + 60
+        with httpx.Client(timeout=2) as probe:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited early:\n{self.log()}")
+                if reachable("127.0.0.1", self.port):
+                    try:
+                        if probe.get(f"{self.url}/healthz").status_code == 200:
+                            return self
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.05)
         raise RuntimeError(f"server did not start:\n{self.log()}")
 
     def stop(self) -> None:
@@ -132,6 +238,35 @@ class Server:
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return cli(self.env, *args, stdin=stdin)
+
+    @property
+    def database_url(self) -> str:
+        """The resolved SQLAlchemy URL of the server's database."""
+        default = f"sqlite:///{(self.data_dir / 'tovholder.db').resolve()}"
+        return self.env.get("TOVHOLDER_DATABASE_URL") or default
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A new browser (its own cookies) for this server."""
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.url, **kwargs)
+
+    def login(self, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
+        return login(self, email, password)
+
+
+class Site(Protocol):
+    """What tests need of a server, real (Server) or in process (inprocess.InProcess)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def database_url(self) -> str: ...
+
+    def client(self, **kwargs: Any) -> httpx.Client: ...
 
 
 def server_env(
@@ -162,8 +297,9 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def login(base_url: str, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
-    client = httpx.Client(base_url=base_url, timeout=30)
+def login(site: Site | str, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
+    """A browser logged in through the login form, with the CSRF header htmx would send."""
+    client = httpx.Client(base_url=site, timeout=30) if isinstance(site, str) else site.client()
     page = client.get("/login")
     response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_of(page.text)}

@@ -70,8 +70,10 @@ class Screen:
 
 
 class Tovholder:
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+    """A logged-in tovholder's browser; `http` is an app's in-process client (else a real one)."""
+
+    def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
+        self.http = http or httpx.AsyncClient(base_url=base_url, timeout=30)
 
     async def login(self, email: str = "t@example.org") -> None:
         page = await self.http.get("/login")

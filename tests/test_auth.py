@@ -1,5 +1,5 @@
-"""Accounts over real HTTP and sockets: the first-start setup link, login and logout, and that one
-tovholder never reaches another's runs."""
+"""Accounts over HTTP (the app in process) and real sockets: the first-start setup link (once on a
+real first start), login and logout, and that one tovholder never reaches another's runs."""
 
 from __future__ import annotations
 
@@ -14,47 +14,46 @@ import httpx
 import pytest
 import socketio
 
-from tests.harness import PASSWORD, Server, csrf_of, free_port, login, server_env, start_run
+from tests.conftest import Uvicorn
+from tests.databases import add_account
+from tests.harness import PASSWORD, Server, Site, csrf_of, login, start_run
+from tests.inprocess import InProcess
 
 OTHER_EMAIL = "other@example.org"
 SETUP_URL = re.compile(r"(http://\S+/setup/([A-Za-z0-9_-]+))")
 
 
-def accounts(server: Server) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(server.data_dir / "tovholder.db")) as conn:
+def accounts(site: Site) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(site.data_dir / "tovholder.db")) as conn:
         return conn.execute("SELECT email, name FROM facilitator ORDER BY id").fetchall()
 
 
-def run_row(server: Server, run_id: int) -> tuple[Any, ...]:
-    with closing(sqlite3.connect(server.data_dir / "tovholder.db")) as conn:
+def run_row(site: Site, run_id: int) -> tuple[Any, ...]:
+    with closing(sqlite3.connect(site.data_dir / "tovholder.db")) as conn:
         row = conn.execute("SELECT status, step_index, version FROM run WHERE id = ?", (run_id,)).fetchone()
     assert row is not None
     return tuple(row)
 
 
 @pytest.fixture
-def fresh_server(tmp_path: Path) -> Iterator[Server]:
-    """A first start: a real server on an empty data dir, no account created."""
-    port = free_port()
-    server = Server(env=server_env(tmp_path, port), port=port, data_dir=tmp_path)
-    server.start()
-    try:
+def first_start(uvicorn: Uvicorn, tmp_path: Path) -> Iterator[Server]:
+    """A real first start: `tovholder run`, a new process from the entry point, on an empty data
+    dir migrates it and prints the link."""
+    with uvicorn.running(tmp_path, migrate=True, cold=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
-def setup_links(server: Server) -> list[tuple[str, str]]:
-    return SETUP_URL.findall(server.log())
+def setup_links(site: InProcess | Server) -> list[tuple[str, str]]:
+    return SETUP_URL.findall(site.log())
 
 
 # --- first start ----------------------------------------------------------------------------------
 
 
-def test_first_start_prints_a_setup_link_that_creates_the_first_account_once(fresh_server: Server) -> None:
-    [(url, token)] = setup_links(fresh_server)
-    assert url == f"{fresh_server.url}/setup/{token}"
-    browser = httpx.Client(base_url=fresh_server.url, timeout=30)
+def test_first_start_prints_a_setup_link_that_creates_the_first_account_once(first_start: Server) -> None:
+    [(url, token)] = setup_links(first_start)
+    assert url == f"{first_start.url}/setup/{token}"
+    browser = first_start.client()
 
     form = browser.get(f"/setup/{token}")
     assert form.status_code == 200
@@ -74,13 +73,13 @@ def test_first_start_prints_a_setup_link_that_creates_the_first_account_once(fre
     dashboard = browser.get("/dashboard")
     assert dashboard.status_code == 200
     assert "Tove Holder" in dashboard.text
-    assert accounts(fresh_server) == [("first@example.org", "Tove Holder")]
+    assert accounts(first_start) == [("first@example.org", "Tove Holder")]
 
     # The link is used up.
-    again = httpx.get(f"{url}")
+    again = first_start.client().get(url)
     assert again.status_code == 404
     assert "This setup link is no longer valid." in again.text
-    other = httpx.Client(base_url=fresh_server.url, timeout=30)
+    other = first_start.client()
     csrf = csrf_of(other.get("/login").text)
     replay = other.post(
         f"/setup/{token}",
@@ -89,15 +88,15 @@ def test_first_start_prints_a_setup_link_that_creates_the_first_account_once(fre
     assert replay.status_code == 422
     assert "This setup link is no longer valid." in replay.text
     assert "tov_auth" not in other.cookies
-    assert accounts(fresh_server) == [("first@example.org", "Tove Holder")]
-    assert "Traceback" not in fresh_server.log()
+    assert accounts(first_start) == [("first@example.org", "Tove Holder")]
+    assert "Traceback" not in first_start.log()
 
 
 def test_setup_with_a_short_password_keeps_what_was_typed_and_the_link_still_works(
-    fresh_server: Server,
+    fresh_inproc: InProcess,
 ) -> None:
-    [(_, token)] = setup_links(fresh_server)
-    browser = httpx.Client(base_url=fresh_server.url, timeout=30)
+    [(_, token)] = setup_links(fresh_inproc)
+    browser = fresh_inproc.client()
     csrf = csrf_of(browser.get(f"/setup/{token}").text)
     refused = browser.post(
         f"/setup/{token}",
@@ -107,33 +106,33 @@ def test_setup_with_a_short_password_keeps_what_was_typed_and_the_link_still_wor
     assert "A password has at least 10 characters." in refused.text
     assert 'value="first@example.org"' in refused.text and 'value="Tove Holder"' in refused.text
     assert "tov_auth" not in browser.cookies
-    assert accounts(fresh_server) == []
+    assert accounts(fresh_inproc) == []
 
     created = browser.post(
         f"/setup/{token}", data={"email": "first@example.org", "password": PASSWORD, "csrf_token": csrf}
     )
     assert created.status_code == 303
-    assert accounts(fresh_server) == [("first@example.org", "first")]
-    assert "Traceback" not in fresh_server.log()
+    assert accounts(fresh_inproc) == [("first@example.org", "first")]
+    assert "Traceback" not in fresh_inproc.log()
 
 
-def test_setup_without_a_csrf_token_is_403_and_creates_nothing(fresh_server: Server) -> None:
-    [(_, token)] = setup_links(fresh_server)
-    browser = httpx.Client(base_url=fresh_server.url, timeout=30)
+def test_setup_without_a_csrf_token_is_403_and_creates_nothing(fresh_inproc: InProcess) -> None:
+    [(_, token)] = setup_links(fresh_inproc)
+    browser = fresh_inproc.client()
     browser.get(f"/setup/{token}")
     r = browser.post(f"/setup/{token}", data={"email": "first@example.org", "password": PASSWORD})
     assert r.status_code == 403
-    assert accounts(fresh_server) == []
+    assert accounts(fresh_inproc) == []
 
 
-def test_a_made_up_setup_token_is_404(fresh_server: Server) -> None:
-    r = httpx.get(f"{fresh_server.url}/setup/not-the-token-at-all")
+def test_a_made_up_setup_token_is_404(fresh_inproc: InProcess) -> None:
+    r = fresh_inproc.client().get("/setup/not-the-token-at-all")
     assert r.status_code == 404
     assert "This setup link is no longer valid." in r.text
 
 
-def test_a_server_with_an_account_prints_no_setup_link(sqlite_server: Server) -> None:
-    assert setup_links(sqlite_server) == []
+def test_a_server_with_an_account_prints_no_setup_link(inproc: InProcess) -> None:
+    assert setup_links(inproc) == []
 
 
 # --- login and logout ------------------------------------------------------------------------------
@@ -145,9 +144,9 @@ def test_a_server_with_an_account_prints_no_setup_link(sqlite_server: Server) ->
     ids=["wrong-password", "unknown-email"],
 )
 def test_login_with_wrong_credentials_is_401_with_a_message_and_no_cookie(
-    shared_sqlite_server: Server, email: str, password: str
+    shared_inproc: InProcess, email: str, password: str
 ) -> None:
-    browser = httpx.Client(base_url=shared_sqlite_server.url, timeout=30)
+    browser = shared_inproc.client()
     csrf = csrf_of(browser.get("/login").text)
     r = browser.post("/login", data={"email": email, "password": password, "csrf_token": csrf})
     assert r.status_code == 401
@@ -158,16 +157,16 @@ def test_login_with_wrong_credentials_is_401_with_a_message_and_no_cookie(
     assert "tov_auth" not in r.headers.get("set-cookie", "")
 
 
-def test_login_takes_the_email_in_any_case(shared_sqlite_server: Server) -> None:
-    browser = httpx.Client(base_url=shared_sqlite_server.url, timeout=30)
+def test_login_takes_the_email_in_any_case(shared_inproc: InProcess) -> None:
+    browser = shared_inproc.client()
     csrf = csrf_of(browser.get("/login").text)
     r = browser.post("/login", data={"email": "  T@Example.ORG ", "password": PASSWORD, "csrf_token": csrf})
     assert r.status_code == 303
     assert "tov_auth" in browser.cookies
 
 
-def test_login_is_refused_after_ten_wrong_passwords_even_with_the_right_one(sqlite_server: Server) -> None:
-    browser = httpx.Client(base_url=sqlite_server.url, timeout=30)
+def test_login_is_refused_after_ten_wrong_passwords_even_with_the_right_one(inproc: InProcess) -> None:
+    browser = inproc.client()
     csrf = csrf_of(browser.get("/login").text)
     for _ in range(10):
         r = browser.post(
@@ -181,8 +180,8 @@ def test_login_is_refused_after_ten_wrong_passwords_even_with_the_right_one(sqli
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x", "https://evil.example/x"])
-def test_login_never_redirects_off_site(shared_sqlite_server: Server, target: str) -> None:
-    browser = httpx.Client(base_url=shared_sqlite_server.url, timeout=30)
+def test_login_never_redirects_off_site(shared_inproc: InProcess, target: str) -> None:
+    browser = shared_inproc.client()
     csrf = csrf_of(browser.get("/login").text)
     r = browser.post(
         "/login", data={"email": "t@example.org", "password": PASSWORD, "next": target, "csrf_token": csrf}
@@ -190,11 +189,11 @@ def test_login_never_redirects_off_site(shared_sqlite_server: Server, target: st
     assert r.status_code == 303
     location = r.headers["location"]
     assert location.startswith("/") and not location.startswith(("//", "/\\")), location
-    assert httpx.URL(shared_sqlite_server.url).join(location).host == "127.0.0.1"
+    assert httpx.URL(shared_inproc.url).join(location).host == "127.0.0.1"
 
 
-def test_login_goes_back_to_the_page_that_asked_for_it(shared_sqlite_server: Server) -> None:
-    browser = httpx.Client(base_url=shared_sqlite_server.url, timeout=30)
+def test_login_goes_back_to_the_page_that_asked_for_it(shared_inproc: InProcess) -> None:
+    browser = shared_inproc.client()
     asked = browser.get("/dashboard")
     assert asked.status_code == 303
     assert asked.headers["location"] == "/login?next=/dashboard"
@@ -212,8 +211,8 @@ def test_login_goes_back_to_the_page_that_asked_for_it(shared_sqlite_server: Ser
     assert r.headers["location"] == "/dashboard"
 
 
-def test_logout_ends_the_login(shared_sqlite_server: Server) -> None:
-    browser = login(shared_sqlite_server.url)
+def test_logout_ends_the_login(shared_inproc: InProcess) -> None:
+    browser = shared_inproc.login()
     assert browser.get("/dashboard").status_code == 200
     r = browser.post("/logout")
     assert r.status_code == 303
@@ -224,39 +223,35 @@ def test_logout_ends_the_login(shared_sqlite_server: Server) -> None:
     assert after.headers["location"].startswith("/login")
 
 
-def test_logout_without_a_csrf_token_is_403_and_keeps_the_login(shared_sqlite_server: Server) -> None:
-    browser = login(shared_sqlite_server.url)
+def test_logout_without_a_csrf_token_is_403_and_keeps_the_login(shared_inproc: InProcess) -> None:
+    browser = shared_inproc.login()
     del browser.headers["X-CSRF-Token"]
     assert browser.post("/logout").status_code == 403
     assert browser.get("/dashboard").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/runs/1/console", "/runs/1/projector", "/runs/1/results"])
-def test_pages_of_a_tovholder_without_login_redirect_to_login(
-    shared_sqlite_server: Server, path: str
-) -> None:
-    r = httpx.get(f"{shared_sqlite_server.url}{path}")
+def test_pages_of_a_tovholder_without_login_redirect_to_login(shared_inproc: InProcess, path: str) -> None:
+    r = shared_inproc.client().get(path)
     assert r.status_code == 303
     assert r.headers["location"] == f"/login?next={path}"
 
 
-def test_a_control_without_login_is_401_and_htmx_is_sent_to_the_login(shared_sqlite_server: Server) -> None:
-    owner = login(shared_sqlite_server.url)
+def test_a_control_without_login_is_401_and_htmx_is_sent_to_the_login(shared_inproc: InProcess) -> None:
+    owner = shared_inproc.login()
     run_id, _ = start_run(owner)
-    before = run_row(shared_sqlite_server, run_id)
-    browser = httpx.Client(base_url=shared_sqlite_server.url, timeout=30)
+    before = run_row(shared_inproc, run_id)
+    browser = shared_inproc.client()
     csrf = csrf_of(browser.get("/login").text)
     r = browser.post(f"/runs/{run_id}/next", data={"csrf_token": csrf}, headers={"HX-Request": "true"})
     assert r.status_code == 401
     assert "Please log in again." in r.text
     assert r.headers["hx-redirect"].startswith("/login")
-    assert run_row(shared_sqlite_server, run_id) == before
+    assert run_row(shared_inproc, run_id) == before
 
 
-def test_a_forged_login_cookie_is_not_a_login(shared_sqlite_server: Server) -> None:
-    browser = httpx.Client(
-        base_url=shared_sqlite_server.url, timeout=30, cookies={"tov_auth": "eyJmIjoxfQ.forged.sig"}
-    )
+def test_a_forged_login_cookie_is_not_a_login(shared_inproc: InProcess) -> None:
+    browser = shared_inproc.client(cookies={"tov_auth": "eyJmIjoxfQ.forged.sig"})
     r = browser.get("/dashboard")
     assert r.status_code == 303
 
@@ -264,17 +259,27 @@ def test_a_forged_login_cookie_is_not_a_login(shared_sqlite_server: Server) -> N
 # --- one tovholder, another's runs ---------------------------------------------------------------------
 
 
+def _two_tovholders(site: InProcess | Server) -> tuple[httpx.Client, httpx.Client]:
+    """The test account and another one, each logged in (the other is made once per site)."""
+    if not any(email == OTHER_EMAIL for email, _ in accounts(site)):
+        add_account(site.database_url, OTHER_EMAIL)
+    return login(site), login(site, email=OTHER_EMAIL)
+
+
 @pytest.fixture
-def two_tovholders(shared_sqlite_server: Server) -> tuple[httpx.Client, httpx.Client]:
-    if not any(email == OTHER_EMAIL for email, _ in accounts(shared_sqlite_server)):
-        made = shared_sqlite_server.cli("user", "add", OTHER_EMAIL, "--password-stdin", stdin=PASSWORD + "\n")
-        assert made.returncode == 0, made.stderr
-    return login(shared_sqlite_server.url), login(shared_sqlite_server.url, email=OTHER_EMAIL)
+def two_tovholders(shared_inproc: InProcess) -> tuple[httpx.Client, httpx.Client]:
+    return _two_tovholders(shared_inproc)
+
+
+@pytest.fixture
+def two_tovholders_live(shared_sqlite_server: Server) -> tuple[httpx.Client, httpx.Client]:
+    """The same on the module's real server, for the socket tests."""
+    return _two_tovholders(shared_sqlite_server)
 
 
 @pytest.mark.parametrize("page", ["console", "projector", "results"])
 def test_another_tovholders_run_is_404(
-    shared_sqlite_server: Server, two_tovholders: tuple[httpx.Client, httpx.Client], page: str
+    shared_inproc: InProcess, two_tovholders: tuple[httpx.Client, httpx.Client], page: str
 ) -> None:
     owner, other = two_tovholders
     run_id, _ = start_run(owner)
@@ -286,14 +291,14 @@ def test_another_tovholders_run_is_404(
 
 @pytest.mark.parametrize("action", ["next", "reveal", "timer", "close"])
 def test_another_tovholders_run_cannot_be_controlled(
-    shared_sqlite_server: Server, two_tovholders: tuple[httpx.Client, httpx.Client], action: str
+    shared_inproc: InProcess, two_tovholders: tuple[httpx.Client, httpx.Client], action: str
 ) -> None:
     owner, other = two_tovholders
     run_id, _ = start_run(owner)
-    before = run_row(shared_sqlite_server, run_id)
+    before = run_row(shared_inproc, run_id)
     r = other.post(f"/runs/{run_id}/{action}", data={"seconds": "60"})
     assert r.status_code == 404
-    assert run_row(shared_sqlite_server, run_id) == before
+    assert run_row(shared_inproc, run_id) == before
 
 
 def test_the_dashboard_lists_only_ones_own_runs(two_tovholders: tuple[httpx.Client, httpx.Client]) -> None:
@@ -323,9 +328,9 @@ async def connect(
 
 @pytest.mark.parametrize("role", ["projector", "console"])
 async def test_screen_sockets_are_refused_without_the_owners_login(
-    shared_sqlite_server: Server, two_tovholders: tuple[httpx.Client, httpx.Client], role: str
+    shared_sqlite_server: Server, two_tovholders_live: tuple[httpx.Client, httpx.Client], role: str
 ) -> None:
-    owner, other = two_tovholders
+    owner, other = two_tovholders_live
     _, code = start_run(owner)
 
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -343,12 +348,12 @@ async def test_screen_sockets_are_refused_without_the_owners_login(
 
 
 async def test_phone_socket_is_refused_without_a_participant_of_that_run(
-    shared_sqlite_server: Server, two_tovholders: tuple[httpx.Client, httpx.Client]
+    shared_sqlite_server: Server, two_tovholders_live: tuple[httpx.Client, httpx.Client]
 ) -> None:
-    owner, _ = two_tovholders
+    owner, _ = two_tovholders_live
     _, code = start_run(owner)
     _, other_code = start_run(owner)
-    phone = httpx.Client(base_url=shared_sqlite_server.url, timeout=30)
+    phone = shared_sqlite_server.client()
     csrf = csrf_of(phone.get(f"/j/{other_code}").text)
     assert phone.post(f"/j/{other_code}", data={"csrf_token": csrf}).status_code == 303
 

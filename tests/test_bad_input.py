@@ -1,4 +1,4 @@
-"""Bad input over real HTTP: each refusal is a 4xx with a message a person can act on, and
+"""Bad input over HTTP to the app in process: each refusal is a 4xx with a message a person can act on, and
 nothing stored changes. For htmx requests the message goes to #flash, never over the screen."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import pytest
 
 from app.flows import load_flow
 from exercises import build_registry
-from tests.harness import ROOT, Server, csrf_of, login, start_run
+from tests.harness import ROOT, csrf_of, start_run
+from tests.inprocess import InProcess
 
 FLOW = load_flow(ROOT / "sessions" / "reflection.yaml", build_registry())
 STEP_IDS = [s.id for s in FLOW.steps]
@@ -27,9 +28,9 @@ CARDS_CAP = int(CARDS.settings["max_length"])
 HTMX = {"HX-Request": "true"}
 
 
-def stored(server: Server) -> dict[str, list[tuple[Any, ...]]]:
-    """Everything a request could change, read straight from the server's SQLite file."""
-    with closing(sqlite3.connect(server.data_dir / "tovholder.db")) as conn:
+def stored(app: InProcess) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything a request could change, read straight from the app's SQLite file."""
+    with closing(sqlite3.connect(app.data_dir / "tovholder.db")) as conn:
         return {
             "runs": conn.execute(
                 "SELECT id, status, step_index, version, revealed, timer_ends_at, closed_at"
@@ -65,7 +66,7 @@ def assert_htmx_error(response: httpx.Response, message: str) -> None:
 
 @dataclass
 class Room:
-    server: Server
+    server: InProcess
     tov: httpx.Client
     run_id: int
     code: str
@@ -86,8 +87,8 @@ class Room:
         return (client or self.phone).post(f"/p/{self.code}/answer", data=data, headers=HTMX if htmx else {})
 
 
-def join(server: Server, code: str, **client_args: Any) -> tuple[httpx.Client, str]:
-    phone = httpx.Client(base_url=server.url, timeout=30, **client_args)
+def join(app: InProcess, code: str, **client_args: Any) -> tuple[httpx.Client, str]:
+    phone = app.client(**client_args)
     page = phone.get(f"/j/{code}")
     assert page.status_code == 200, page.text
     csrf = csrf_of(page.text)
@@ -97,9 +98,9 @@ def join(server: Server, code: str, **client_args: Any) -> tuple[httpx.Client, s
     return phone, csrf
 
 
-def make_room(server: Server) -> Iterator[Room]:
+def make_room(server: InProcess) -> Iterator[Room]:
     log_start = len(server.log())
-    tov = login(server.url)
+    tov = server.login()
     run_id, code = start_run(tov)
     phone, csrf = join(server, code)
     yield Room(server, tov, run_id, code, phone, csrf)
@@ -110,17 +111,18 @@ def make_room(server: Server) -> Iterator[Room]:
 
 
 @pytest.fixture
-def room(shared_sqlite_server: Server) -> Iterator[Room]:
-    """A new run of the reflection flow on the module's server, a logged-in tovholder and one
-    joined phone. Each test compares the whole database before and after, so a shared server
+def room(shared_inproc: InProcess) -> Iterator[Room]:
+    """A new run of the reflection flow on the module's app, a logged-in tovholder and one
+    joined phone. Each test compares the whole database before and after, so a shared app
     still shows what one request changed."""
-    yield from make_room(shared_sqlite_server)
+    yield from make_room(shared_inproc)
 
 
 @pytest.fixture
-def own_room(sqlite_server: Server) -> Iterator[Room]:
-    """The same on a server of its own: for the rate limit, which is per address and per process."""
-    yield from make_room(sqlite_server)
+def own_room(inproc: InProcess) -> Iterator[Room]:
+    """The same on an app of its own: for the rate limit, which is per address and per process
+    (each in-process app's clients have an address of their own)."""
+    yield from make_room(inproc)
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ def test_answer_with_too_many_fields_is_400(room: Room) -> None:
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
 def test_answer_from_a_phone_without_a_participant_cookie_is_403(room: Room, htmx: bool) -> None:
     room.move_to(CARDS.id)
-    stranger = httpx.Client(base_url=room.server.url, timeout=30)
+    stranger = room.server.client()
     csrf = csrf_of(stranger.get(f"/j/{room.code}").text)  # looked at the join page, never joined
     before = stored(room.server)
     r = room.answer(
@@ -242,7 +244,7 @@ def test_script_in_an_answer_is_stored_as_text_and_shown_escaped(room: Room) -> 
 def test_wrong_join_code_is_404_with_a_message(room: Room) -> None:
     before = stored(room.server)
     wrong = wrong_code(room.code)
-    r = httpx.get(f"{room.server.url}/j/{wrong}")
+    r = room.server.client().get(f"/j/{wrong}")
     assert r.status_code == 404
     assert f"No session has the code {wrong}" in r.text
     assert "Check the code on the big screen" in r.text
@@ -252,7 +254,7 @@ def test_wrong_join_code_is_404_with_a_message(room: Room) -> None:
 def test_wrong_code_typed_on_the_start_page_is_404_with_a_message(room: Room) -> None:
     wrong = wrong_code(room.code)
     typed = " ".join(wrong.lower())  # as a person types it, in any case and with spaces
-    client = httpx.Client(base_url=room.server.url, timeout=30)
+    client = room.server.client()
     r = client.get("/join", params={"code": typed})
     assert r.status_code == 303
     assert r.headers["location"] == f"/j/{wrong}"
@@ -262,7 +264,7 @@ def test_wrong_code_typed_on_the_start_page_is_404_with_a_message(room: Room) ->
 
 
 def test_right_code_typed_on_the_start_page_leads_to_the_join_page(room: Room) -> None:
-    client = httpx.Client(base_url=room.server.url, timeout=30, follow_redirects=True)
+    client = room.server.client(follow_redirects=True)
     r = client.get("/join", params={"code": room.code.lower()})
     assert r.status_code == 200
     assert f'action="/j/{room.code}"' in r.text
@@ -270,13 +272,13 @@ def test_right_code_typed_on_the_start_page_leads_to_the_join_page(room: Room) -
 
 @pytest.mark.parametrize("typed", ["", "   ", "---"])
 def test_empty_code_on_the_start_page_is_400_with_a_message(room: Room, typed: str) -> None:
-    r = httpx.get(f"{room.server.url}/join", params={"code": typed})
+    r = room.server.client().get("/join", params={"code": typed})
     assert r.status_code == 400
     assert "Type the code you see on the big screen." in r.text
 
 
 def test_joining_with_a_wrong_code_is_404_and_stores_nobody(room: Room) -> None:
-    client = httpx.Client(base_url=room.server.url, timeout=30)
+    client = room.server.client()
     csrf = csrf_of(client.get("/").text)
     before = stored(room.server)
     r = client.post(f"/j/{wrong_code(room.code)}", data={"name": "Eve", "csrf_token": csrf})
@@ -287,7 +289,7 @@ def test_joining_with_a_wrong_code_is_404_and_stores_nobody(room: Room) -> None:
 
 
 def test_joining_with_a_name_over_forty_characters_is_422_and_keeps_the_name(room: Room) -> None:
-    client = httpx.Client(base_url=room.server.url, timeout=30)
+    client = room.server.client()
     csrf = csrf_of(client.get(f"/j/{room.code}").text)
     before = stored(room.server)
     name = "Bjørnstjerne Martinius Bjørnson den Eldre"
@@ -301,7 +303,7 @@ def test_joining_with_a_name_over_forty_characters_is_422_and_keeps_the_name(roo
 
 def test_joining_a_closed_session_is_409_with_a_message(room: Room) -> None:
     assert room.tov.post(f"/runs/{room.run_id}/close").status_code == 303
-    client = httpx.Client(base_url=room.server.url, timeout=30)
+    client = room.server.client()
     csrf = csrf_of(client.get(f"/j/{room.code}").text)
     before = stored(room.server)
     r = client.post(f"/j/{room.code}", data={"csrf_token": csrf})
@@ -315,7 +317,7 @@ def test_wrong_join_codes_are_rate_limited_per_address(own_room: Room) -> None:
     still answer which guess is right). Phones already in keep working; other addresses join."""
     room = own_room
     wrong = wrong_code(room.code)
-    guesser = httpx.Client(base_url=room.server.url, timeout=30)
+    guesser = room.server.client()
     for _ in range(20):
         assert guesser.get(f"/j/{wrong}").status_code == 404
     before = stored(room.server)
@@ -337,8 +339,8 @@ def test_wrong_join_codes_are_rate_limited_per_address(own_room: Room) -> None:
     assert r.status_code == 201
 
     # Another address is counted apart: a wrong code is a plain 404 there, and the right one joins.
-    other = {"transport": httpx.HTTPTransport(local_address="127.0.0.2")}
-    with httpx.Client(base_url=room.server.url, timeout=30, **other) as elsewhere:
+    other = {"address": "192.0.2.2"}
+    with room.server.client(**other) as elsewhere:
         assert elsewhere.get(f"/j/{wrong}").status_code == 404
     phone, _ = join(room.server, room.code, **other)
     phone.close()
@@ -387,7 +389,7 @@ def test_csrf_token_without_its_cookie_is_403(room: Room) -> None:
     """A token lifted from another browser does not work without that browser's cookie."""
     room.move_to(CARDS.id)
     participant = room.phone.cookies["tov_p"]
-    bare = httpx.Client(base_url=room.server.url, timeout=30, cookies={"tov_p": participant})
+    bare = room.server.client(cookies={"tov_p": participant})
     before = stored(room.server)
     r = room.answer({"step": CARDS.id, "key": key(), "text": "hello", "csrf_token": room.csrf}, client=bare)
     assert r.status_code == 403
@@ -396,7 +398,7 @@ def test_csrf_token_without_its_cookie_is_403(room: Room) -> None:
 
 @pytest.mark.parametrize("token", [None, "wrong"], ids=["missing", "wrong"])
 def test_login_without_the_right_csrf_token_is_403_and_logs_nobody_in(room: Room, token: str | None) -> None:
-    client = httpx.Client(base_url=room.server.url, timeout=30)
+    client = room.server.client()
     client.get("/login")
     data = {"email": "t@example.org", "password": "correct-horse-battery"}
     if token:

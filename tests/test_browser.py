@@ -2,7 +2,9 @@
 `reflection`, opens the projector, two phones join by scanning the projector's QR code, the
 tovholder walks every step with the keyboard, splits the room into groups and runs the timers from
 the console, the phones answer through their forms (cards, dots, commitments), answers appear live
-on the big screen, and the session ends on every screen. No page may log a JavaScript error."""
+on the big screen, and the session ends on every screen. No page may log a JavaScript error.
+The walk follows the flow file as it is: each step by its exercise type and settings, whatever
+steps the file has and in whatever order."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from statistics import median
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,7 +21,7 @@ from babel.dates import format_date
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
-from app.flows import Step, load_flow, text
+from app.flows import Flow, Step, load_flow, text
 from exercises import build_registry
 from exercises.groups import group_count
 from tests.harness import PASSWORD, ROOT, Server
@@ -38,23 +41,20 @@ PHONE_UA = (
 )
 
 WAIT = 15_000  # ms: generous, bounded
+FLOW = "reflection"  # the flow this test walks, step by step by exercise type, whatever its steps
 XSS = "<script>alert(1)</script> & <b>bold</b>"
 WORDS = ("Snowdrifts", "Teamwork")
-# Cards per open-text step: (phone 1's cards, phone 2's cards). Phone 1 sends two on `do-best`.
-CARDS = {
-    "look-back": (["The power went at seven and the tablets died by ten."], [XSS]),
-    "do-best": (
-        ["We drove in pairs on the worst roads.", "Medicines first, no argument."],
-        ["Our team lead stayed calm."],
-    ),
-    "learn": (["A power bank in every car."], ["Ask relatives early — they help ✓ æøå."]),
-    "keep-develop": (["Keep: the group chat."], ["Develop: a one-page storm checklist."]),
-}
+# Cards for the open-text steps, in the flow's order, one per phone per step (phone 2's first card
+# is markup, which must stay text everywhere); phone 1 sends a second card on the first step that
+# takes two. A flow with more open-text steps numbers the cards again.
+CARD_TEXTS = (
+    ("The power went at seven and the tablets died by ten.", XSS),
+    ("We drove in pairs on the worst roads.", "Our team lead stayed calm."),
+    ("A power bank in every car.", "Ask relatives early — they help ✓ æøå."),
+    ("Keep: the group chat.", "Develop: a one-page storm checklist."),
+)
+SECOND_CARD = "Medicines first, no argument."
 SCALE = (4, 2)
-# The dot vote's options are the `keep-develop` cards. Phone 2 first spends one dot too many.
-KEEP, DEVELOP = CARDS["keep-develop"][0][0], CARDS["keep-develop"][1][0]
-DOTS = ({KEEP: 2, DEVELOP: 1}, {DEVELOP: 2})
-TOO_MANY = {KEEP: 2, DEVELOP: 2}
 # One commitment per phone (what, who, when): one dated, one in words, with markup as plain text.
 SOON = date.today() + timedelta(days=30)
 FOLLOW_UP = date.today() + timedelta(days=60)
@@ -62,24 +62,53 @@ COMMITMENTS = (
     ("A power bank in every car.", "Office coordinator", SOON.isoformat()),
     ("A one-page storm checklist in every car.", "Team lead & <i>two volunteers</i>", "next staff meeting"),
 )
-# The flow as this test walks it: (step id, exercise). Timers: what the tovholder does on each.
-SHAPE = [
-    ("welcome", "talk"),
-    ("name-activity", "word_cloud"),
-    ("look-back", "open_text"),
-    ("three-questions", "talk"),
-    ("alone", "timer"),
-    ("foursomes", "groups"),
-    ("pairs", "timer"),
-    ("do-best", "open_text"),
-    ("learn", "open_text"),
-    ("keep-develop", "open_text"),
-    ("choose", "dot_vote"),
-    ("commitments", "commitments"),
-    ("pulse", "scale"),
-    ("closing", "talk"),
-]
-TIMERS = {"alone": "start, pause, add, resume", "pairs": "leave"}
+# What the tovholder does with the timers, in the flow's order: the first is started, paused, given
+# a minute more and resumed; the last one (if there are two or more) is left alone; others started.
+FIRST_TIMER, LAST_TIMER, OTHER_TIMERS = "start, pause, add, resume", "leave", "start"
+
+
+def card_plans(flow: Flow) -> dict[str, tuple[list[str], list[str]]]:
+    """For each open-text step: (phone 1's cards, phone 2's cards), within the step's caps."""
+    plans: dict[str, tuple[list[str], list[str]]] = {}
+    second_sent = False
+    for n, step in enumerate(s for s in flow.steps if s.exercise == "open_text"):
+        cap = int(step.settings.get("max_length", 280))
+        one, two = CARD_TEXTS[n % len(CARD_TEXTS)]
+        if n >= len(CARD_TEXTS):
+            one, two = f"{one} ({n})", f"{two} ({n})"
+        mine = [one]
+        if not second_sent and int(step.settings.get("max_cards", 1)) >= 2:
+            mine.append(SECOND_CARD)
+            second_sent = True
+        plans[step.id] = ([c[:cap] for c in mine], [two[:cap]])
+    return plans
+
+
+def timer_plans(flow: Flow) -> dict[str, str]:
+    timers = [s.id for s in flow.steps if s.exercise == "timer"]
+    plans = {sid: OTHER_TIMERS for sid in timers}
+    if len(timers) >= 2:
+        plans[timers[-1]] = LAST_TIMER
+    if timers:
+        plans[timers[0]] = FIRST_TIMER
+    return plans
+
+
+def spread(options: list[str], dots: int, cap: int) -> dict[str, int]:
+    """`dots` dots over the options in order, at most `cap` on one."""
+    plan: dict[str, int] = {}
+    for option in options:
+        if dots <= 0:
+            break
+        plan[option] = min(cap, dots)
+        dots -= plan[option]
+    return plan
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return (one if n == 1 else many) % n
+
+
 CLOCK = re.compile(r"^(\d\d):(\d\d)$")
 SKEW = 2  # seconds a countdown may show over its time (tovholder.js guesses the server's clock late)
 
@@ -144,16 +173,12 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
     chromium: Browser, sqlite_server: Server, watcher: Watcher, artifacts: Path
 ) -> None:
     server = sqlite_server
-    flow = load_flow(ROOT / "sessions" / "reflection.yaml", build_registry())
-    shape = [(s.id, s.exercise) for s in flow.steps]
-    assert shape == SHAPE, "the test walks reflection.yaml as it was: update both"
-    assert [s.id for s in flow.steps if s.exercise == "open_text"] == list(CARDS)
-    assert [s.id for s in flow.steps if s.exercise == "timer"] == list(TIMERS)
-    assert [s.id for s in flow.steps if s.hide_results] == ["look-back", "do-best", "keep-develop"]
-    assert not any(s.off for s in flow.steps)
-    vote = next(s for s in flow.steps if s.exercise == "dot_vote").settings
-    assert vote["options_from"] == "keep-develop"
-    assert (vote["budget"], vote["max_per_option"]) == (3, 2), "DOTS spends 3, 2 at most"
+    flow = load_flow(ROOT / "sessions" / f"{FLOW}.yaml", build_registry())
+    assert not any(s.off for s in flow.steps), (
+        "a flow file's steps are all on (only a copy switches some off)"
+    )
+    cards = card_plans(flow)
+    timers = timer_plans(flow)
 
     shots = iter(range(1, 100))
 
@@ -165,7 +190,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
     desk = chromium.new_context(viewport=DESKTOP)
     phone_contexts = [phone_context(chromium), phone_context(chromium)]
     try:
-        # --- The tovholder logs in and starts `reflection` in English ---
+        # --- The tovholder logs in and starts the flow in English ---
         console = watcher.watch(desk.new_page(), "console")
         console.goto(f"{server.url}/login")
         console.get_by_label("Email").press_sequentially("t@example.org")
@@ -174,7 +199,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
         console.get_by_role("button", name="Log in").click()
         expect(console).to_have_url(f"{server.url}/dashboard", timeout=WAIT)
         expect(console.get_by_role("heading", name="Start a session")).to_be_visible()
-        start = console.locator('button[data-flow="reflection"]')
+        start = console.locator(f'button[data-flow="{FLOW}"]')
         start.locator("xpath=ancestor::form").locator('select[name="locale"]').select_option("en")
         shot(console, "dashboard")
         start.click()
@@ -357,6 +382,17 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
 
             return fill
 
+        def reveal_if_hidden(step: Step, answers: int, sent: list[str]) -> None:
+            """Hidden results: the projector counts the answers but shows none until Space."""
+            if not step.hide_results:
+                return
+            expect(stage.locator(".hidden-results__count")).to_have_text(str(answers), timeout=WAIT)
+            all_answered(answers)
+            for item in sent:
+                expect(stage).not_to_contain_text(item)
+            shot(projector, f"projector-{step.id}-hidden")
+            press("Space", "reveal")
+
         for index, step in enumerate(flow.steps):
             press("ArrowRight", "next")
             everyone_follows(step, index)
@@ -364,35 +400,29 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
             if step.exercise == "talk":
                 for phone in phones:
                     expect(phone.locator("#phone")).to_contain_text("Look at the big screen.")
-                for point in step.settings["points"]:
+                for point in step.settings.get("points") or []:
                     expect(stage.locator(".points")).to_contain_text(text(point, "en"))
 
             elif step.exercise == "word_cloud":
                 for phone, word in zip(phones, WORDS, strict=True):
                     field = phone.get_by_placeholder("A word or two")
                     send(phone, type_into(field, word), "Send", [word])
-                shot(phones[0], "phone1-word-sent")
+                shot(phones[0], f"phone1-{step.id}-word-sent")
+                reveal_if_hidden(step, len(WORDS), list(WORDS))
                 for word in WORDS:
                     expect(stage.locator(".cloud")).to_contain_text(word, timeout=WAIT)
                 all_answered(2)
 
             elif step.exercise == "open_text":
-                plans = CARDS[step.id]
-                for phone, cards in zip(phones, plans, strict=True):
-                    for n, card in enumerate(cards):
+                plans = cards[step.id]
+                for phone, mine in zip(phones, plans, strict=True):
+                    for n, card in enumerate(mine):
                         field = phone.locator("#phone textarea[name=text]")
-                        send(phone, type_into(field, card), "Send another" if n else "Send", cards[: n + 1])
-                        if n + 1 < len(cards):
+                        send(phone, type_into(field, card), "Send another" if n else "Send", mine[: n + 1])
+                        if n + 1 < len(mine):
                             shot(phone, f"{step.id}-phone-sent-one")
-                sent = [card for cards in plans for card in cards]
-                if step.hide_results:
-                    # Hidden: the projector counts the answers but does not show them, until Space.
-                    expect(stage.locator(".hidden-results__count")).to_have_text(str(len(sent)), timeout=WAIT)
-                    all_answered(len(sent))
-                    for card in sent:
-                        expect(stage).not_to_contain_text(card)
-                    shot(projector, f"projector-{step.id}-hidden")
-                    press("Space", "reveal")
+                sent = [card for mine in plans for card in mine]
+                reveal_if_hidden(step, len(sent), sent)
                 expect(stage.locator(".answer-card")).to_have_count(len(sent), timeout=WAIT)
                 for card in sent:
                     expect(stage.locator(".cards")).to_contain_text(card)
@@ -405,7 +435,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                     expect(preview).to_contain_text(XSS, timeout=WAIT)
                     assert preview.locator("b, script").count() == 0
                     assert watcher.dialogs == [], f"the answer opened a dialog: {watcher.dialogs}"
-                    sender = next(p for p, cards in zip(phones, plans, strict=True) if XSS in cards)
+                    sender = next(p for p, mine in zip(phones, plans, strict=True) if XSS in mine)
                     assert XSS in sender.locator("#phone .sent__list").inner_text()
                     assert sender.locator("#phone b, #phone script").count() == 0
                     shot(sender, f"{step.id}-phone-sent-markup-as-text")
@@ -418,7 +448,7 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                     expect(phone.locator("#phone")).to_contain_text("Look at the big screen.")
                 # Until the tovholder starts it, every screen shows the full time, standing still.
                 clock_stands(full, "Starts in a moment")
-                plan = TIMERS[step.id]
+                plan = timers[step.id]
                 if plan == "leave":
                     shot(projector, f"projector-{step.id}-not-started")
                 else:
@@ -485,52 +515,72 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                     assert ("Ada" in box.inner_text()) == (me[0] in members), box.inner_text()
                 if expected == 1:
                     assert numbers == ["Group 1", "Group 1"], numbers
-                shot(projector, "projector-groups")
-                shot(phones[0], "phone1-groups")
-                shot(phones[1], "phone2-groups")
-                shot(console, "console-groups")
+                shot(projector, f"projector-{step.id}")
+                shot(phones[0], f"phone1-{step.id}")
+                shot(phones[1], f"phone2-{step.id}")
+                shot(console, f"console-{step.id}")
                 projector_fits_both("the projector's groups")
 
             elif step.exercise == "dot_vote":
-                options = [card for cards in CARDS[step.settings["options_from"]] for card in cards]
+                budget = int(step.settings.get("budget", 5))
+                cap = int(step.settings.get("max_per_option") or min(3, budget))
+                source = step.settings.get("options_from")
+                legends = phones[0].locator("#phone legend.dots-input__text")
+                if step.settings.get("options"):
+                    options = [text(o["text"], "en") for o in step.settings["options"]]
+                elif source in cards:  # the cards of an open-text step, in the order they came
+                    options = [card for mine in cards[source] for card in mine]
+                else:  # groups of a grouping step: as the phones show them
+                    expect(legends.first).to_be_visible(timeout=WAIT)
+                    options = legends.all_inner_texts()
+                assert len(options) >= 2, f"{step.id}: {options}"
+                plans = (spread(options, budget, cap), {options[-1]: min(cap, budget)})
                 for phone in phones:
                     expect(phone.locator("#phone legend.dots-input__text")).to_have_text(
                         options, timeout=WAIT
                     )
-                    expect(phone.locator("#phone .dots-input__budget")).to_contain_text("You have 3 dots.")
-                # Phone 2 first spends a dot too many: the phone says so and keeps what was chosen.
-                send_dots(phones[1], TOO_MANY)()
-                # The server refuses it with 422, which Chromium logs as a failed resource: that one only.
-                watcher.expect_error(
-                    "phone2", f"status of 422 (Unprocessable Entity) @ {{'url': '{server.url}/p/"
-                )
-                phones[1].locator("#phone form[data-answer] button[type=submit]").tap()
-                alert = phones[1].locator("#phone .alert[role=alert]")
-                expect(alert).to_have_text("That is 4 dots; you have 3. Please take some away.", timeout=WAIT)
-                shot(phones[1], "phone2-dots-too-many")
-                for card, n in TOO_MANY.items():
-                    group = phones[1].get_by_role("group", name=card)
-                    expect(group.get_by_role("radio", name=str(n), exact=True)).to_be_checked()
-                send_dots(phones[1], {KEEP: 0})()
-                expect(stage.locator(".stage__tally")).to_have_text("0 answers · 0 of 2 people")
-                for phone, dots in zip(phones, DOTS, strict=True):
+                    expect(phone.locator("#phone .dots-input__budget")).to_contain_text(
+                        plural(budget, "You have %d dot.", "You have %d dots.")
+                    )
+                if len(options) * cap > budget:
+                    # Phone 2 first spends a dot too many: the phone says so and keeps what was chosen.
+                    too_many = spread(options, budget + 1, cap)
+                    send_dots(phones[1], too_many)()
+                    # The server refuses it with 422, which Chromium logs as a failed resource: that one only.
+                    watcher.expect_error(
+                        "phone2", f"status of 422 (Unprocessable Entity) @ {{'url': '{server.url}/p/"
+                    )
+                    phones[1].locator("#phone form[data-answer] button[type=submit]").tap()
+                    alert = phones[1].locator("#phone .alert[role=alert]")
+                    expect(alert).to_have_text(
+                        f"That is {budget + 1} dots; you have {budget}. Please take some away.", timeout=WAIT
+                    )
+                    shot(phones[1], f"phone2-{step.id}-too-many")
+                    for card, n in too_many.items():
+                        group = phones[1].get_by_role("group", name=card)
+                        expect(group.get_by_role("radio", name=str(n), exact=True)).to_be_checked()
+                    send_dots(phones[1], {card: 0 for card in too_many if card not in plans[1]})()
+                    expect(stage.locator(".stage__tally")).to_have_text("0 answers · 0 of 2 people")
+                for phone, dots in zip(phones, plans, strict=True):
                     send(phone, send_dots(phone, dots), "Send", list(dots), answers=1)
                     expect(phone.locator("#phone .dots-sent li")).to_have_count(len(dots))
                     for card, n in dots.items():
                         row = phone.locator("#phone .dots-sent li", has_text=card)
                         expect(row.locator(".dots-sent__n")).to_have_text("●" * n)
-                shot(phones[0], "phone1-dots-sent")
-                totals = {card: sum(d.get(card, 0) for d in DOTS) for card in options}
+                shot(phones[0], f"phone1-{step.id}-dots-sent")
+                reveal_if_hidden(step, len(plans), [])
+                totals = {card: sum(d.get(card, 0) for d in plans) for card in options}
                 ranked = sorted(options, key=lambda o: -totals[o])
+                shown = [plural(totals[o], "%d dot", "%d dots") for o in ranked]
                 expect(stage.locator(".dots__text")).to_have_text(ranked, timeout=WAIT)
-                expect(stage.locator(".dots__n")).to_have_text([f"{totals[o]} dots" for o in ranked])
-                expect(stage.locator(".dots__row--top .dots__text")).to_have_text(ranked[0])
+                expect(stage.locator(".dots__n")).to_have_text(shown)
+                expect(stage.locator(".dots__row--top .dots__text")).to_have_text(  # the most dots, ties too
+                    [o for o in ranked if totals[o] == totals[ranked[0]]]
+                )
                 expect(stage.locator(".dots__caption")).to_have_text("2 people voted")
                 all_answered(2)
-                expect(console.locator(".console__preview .dots__n")).to_have_text(
-                    [f"{totals[o]} dots" for o in ranked], timeout=WAIT
-                )
-                shot(projector, "projector-dot-vote")
+                expect(console.locator(".console__preview .dots__n")).to_have_text(shown, timeout=WAIT)
+                shot(projector, f"projector-{step.id}")
                 projector_fits_both("the projector's dot vote")
 
             elif step.exercise == "commitments":
@@ -552,11 +602,13 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
 
                     send(phone, commit, "Send", [what])
                     expect(phone.locator("#phone .commit-sent__meta")).to_have_text(f"{who} · {when}")
-                    # max_items is 2: the phone offers one more, empty.
-                    expect(phone.locator("#phone form[data-answer] button[type=submit]")).to_have_text(
-                        "Send another"
-                    )
-                shot(phones[1], "phone2-commitment-sent")
+                    more = phone.locator("#phone form[data-answer] button[type=submit]")
+                    if int(step.settings.get("max_items", 3)) > 1:  # the phone offers one more, empty
+                        expect(more).to_have_text("Send another")
+                    else:
+                        expect(more).to_have_count(0)
+                shot(phones[1], f"phone2-{step.id}-commitment-sent")
+                reveal_if_hidden(step, len(COMMITMENTS), [what for what, _, _ in COMMITMENTS])
                 rows = stage.locator(".commitment")
                 expect(rows).to_have_count(len(COMMITMENTS), timeout=WAIT)
                 # The dated one first, as the session's language writes the date; then the one in words.
@@ -573,10 +625,11 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                 preview = console.locator(".console__preview")
                 for what, _who, _when in COMMITMENTS:
                     expect(preview).to_contain_text(what, timeout=WAIT)
-                shot(projector, "projector-commitments")
+                shot(projector, f"projector-{step.id}")
                 projector_fits_both("the projector's commitments")
 
             elif step.exercise == "scale":
+                points = int(step.settings.get("points", 5))
                 for phone, value in zip(phones, SCALE, strict=True):
                     option = phone.locator("label.scale-input__option", has_text=str(value))
 
@@ -584,16 +637,19 @@ def test_a_tovholder_runs_reflection_with_two_phones_in_a_real_browser(
                         option.tap()
                         expect(phone.locator(f'input[name="value"][value="{value}"]')).to_be_checked()
 
-                    send(phone, choose, "Send", [f"{value} / 5"])
-                shot(phones[1], "phone2-scale-sent")
-                counts = [str(SCALE.count(n)) for n in range(1, 6)]
+                    send(phone, choose, "Send", [f"{value} / {points}"])
+                shot(phones[1], f"phone2-{step.id}-scale-sent")
+                reveal_if_hidden(step, len(SCALE), [])
+                counts = [str(SCALE.count(n)) for n in range(1, points + 1)]
                 expect(stage.locator(".scale__n")).to_have_text(counts, timeout=WAIT)
-                expect(stage.locator(".scale__caption")).to_contain_text("Median 3")
+                expect(stage.locator(".scale__caption")).to_contain_text(f"Median {median(SCALE):g}")
                 all_answered(2)
-                shot(projector, "projector-scale")
+                shot(projector, f"projector-{step.id}")
 
             else:
-                raise AssertionError(f"no plan for exercise {step.exercise}")
+                # No plan for this kind of step here yet: every screen followed it (above), and the
+                # walk goes on without answers. Give it a plan above when the flow starts using it.
+                reveal_if_hidden(step, 0, [])
 
             assert_fits(projector, f"the projector at step {step.id} (1280x720)")
             for page, name in screens:

@@ -1,5 +1,6 @@
-"""The `tovholder` command as a person runs it: a real process, a real data dir, exit codes and
-what it prints."""
+"""The `tovholder` command as a person runs it: a real data dir, exit codes and what it prints.
+The commands run in this process through the same `main()` as the entry point (tests/inprocess.py:
+run_cli); `migrate` runs as a real process, from the entry point on."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from app.auth import verify_password
 from app.flows import load_flow
 from exercises import build_registry
 from exercises.base import StepContext
-from tests.harness import PASSWORD, ROOT, Server, cli, free_port, login, server_env
+from tests.harness import PASSWORD, ROOT, cli, free_port, server_env
+from tests.inprocess import InProcess, run_cli
 from tests.test_flows import GOOD, line_of
 
 REGISTRY = build_registry()
@@ -36,7 +38,7 @@ def query(data_dir: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 def add_user(env: dict[str, str], email: str = "t@example.org", password: str = PASSWORD) -> None:
-    created = cli(env, "user", "add", email, "--password-stdin", stdin=password + "\n")
+    created = run_cli(env, "user", "add", email, "--password-stdin", stdin=password + "\n")
     assert created.returncode == 0, created.stderr
 
 
@@ -45,7 +47,7 @@ def add_user(env: dict[str, str], email: str = "t@example.org", password: str = 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["plain", "strict"])
 def test_flows_check_passes_on_the_shipped_flows(tmp_path: Path, strict: bool) -> None:
-    result = cli(env_for(tmp_path), "flows", "check", *(["--strict"] if strict else []))
+    result = run_cli(env_for(tmp_path), "flows", "check", *(["--strict"] if strict else []))
     assert result.returncode == 0, result.stderr
     for path in sorted((ROOT / "sessions").glob("*.yaml")):
         assert f"ok: {path} ({path.stem}:" in result.stdout
@@ -56,7 +58,7 @@ def test_flows_check_names_file_and_line_of_an_unknown_exercise(tmp_path: Path) 
     text = GOOD.replace("exercise: scale", "exercise: poll")
     path = tmp_path / "tiny.yaml"
     path.write_text(text, encoding="utf-8")
-    result = cli(env_for(tmp_path), "flows", "check", str(path))
+    result = run_cli(env_for(tmp_path), "flows", "check", str(path))
     assert result.returncode != 0
     assert f"{path}:{line_of(text, 'exercise: poll')}:" in result.stderr
     assert "unknown exercise 'poll'" in result.stderr
@@ -68,7 +70,7 @@ def test_flows_check_of_a_folder_reports_the_good_and_fails_for_the_bad(tmp_path
     folder.mkdir()
     (folder / "tiny.yaml").write_text(GOOD, encoding="utf-8")
     (folder / "broken.yaml").write_text("name: broken\n", encoding="utf-8")
-    result = cli(env_for(tmp_path), "flows", "check", str(folder))
+    result = run_cli(env_for(tmp_path), "flows", "check", str(folder))
     assert result.returncode == 1
     assert f"ok: {folder / 'tiny.yaml'}" in result.stdout
     assert f"error: {folder / 'broken.yaml'}:" in result.stderr
@@ -77,7 +79,7 @@ def test_flows_check_of_a_folder_reports_the_good_and_fails_for_the_bad(tmp_path
 def test_flows_check_with_no_flow_files_fails(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = cli(env_for(tmp_path), "flows", "check", str(empty))
+    result = run_cli(env_for(tmp_path), "flows", "check", str(empty))
     assert result.returncode == 1
     assert "no flow files found" in result.stderr
 
@@ -88,11 +90,11 @@ def test_flows_check_strict_fails_on_a_missing_translation(tmp_path: Path) -> No
     path.write_text(text, encoding="utf-8")
     env = env_for(tmp_path)
 
-    lenient = cli(env, "flows", "check", str(path))
+    lenient = run_cli(env, "flows", "check", str(path))
     assert lenient.returncode == 0, lenient.stderr
     assert "steps[1].notes: no 'nb' text" in lenient.stderr  # a warning, and it still passes
 
-    strict = cli(env, "flows", "check", "--strict", str(path))
+    strict = run_cli(env, "flows", "check", "--strict", str(path))
     assert strict.returncode == 1
     assert f"warning: {path}: steps[1].notes: no 'nb' text" in strict.stderr
 
@@ -112,7 +114,7 @@ def test_migrate_creates_the_database_and_can_run_again(tmp_path: Path) -> None:
 
 def test_user_add_with_password_stdin_creates_an_account(tmp_path: Path) -> None:
     env = env_for(tmp_path)
-    result = cli(
+    result = run_cli(
         env,
         "user",
         "add",
@@ -143,7 +145,7 @@ def test_user_add_with_password_stdin_creates_an_account(tmp_path: Path) -> None
 def test_user_add_refuses_a_bad_account_with_exit_1(
     tmp_path: Path, email: str, password: str, message: str
 ) -> None:
-    result = cli(env_for(tmp_path), "user", "add", email, "--password-stdin", stdin=password + "\n")
+    result = run_cli(env_for(tmp_path), "user", "add", email, "--password-stdin", stdin=password + "\n")
     assert result.returncode == 1
     assert message in result.stderr
     assert query(tmp_path, "SELECT count(*) FROM facilitator") == [(0,)]
@@ -152,7 +154,7 @@ def test_user_add_refuses_a_bad_account_with_exit_1(
 def test_user_add_refuses_an_email_that_has_an_account(tmp_path: Path) -> None:
     env = env_for(tmp_path)
     add_user(env)
-    again = cli(env, "user", "add", "T@example.org", "--password-stdin", stdin="another-password-1\n")
+    again = run_cli(env, "user", "add", "T@example.org", "--password-stdin", stdin="another-password-1\n")
     assert again.returncode == 1
     assert "An account with this email exists already." in again.stderr
     assert query(tmp_path, "SELECT count(*) FROM facilitator") == [(1,)]
@@ -178,7 +180,7 @@ def test_demo_makes_a_closed_run_with_answers_that_its_results_page_shows(tmp_pa
     port = free_port()
     env = server_env(tmp_path, port)
     add_user(env)
-    result = cli(env, "demo", "--flow", "reflection", "--participants", "30", "--seed", "1")
+    result = run_cli(env, "demo", "--flow", "reflection", "--participants", "30", "--seed", "1")
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"\d+\n", result.stdout), repr(result.stdout)
     run_id = int(result.stdout)
@@ -209,9 +211,9 @@ def test_demo_makes_a_closed_run_with_answers_that_its_results_page_shows(tmp_pa
             assert seqs == list(range(1, len(seqs) + 1))
             assert len(seqs) <= exercise.max_answers(settings, CTX)
 
-    server = Server(env=env, port=port, data_dir=tmp_path).start()
+    server = InProcess(tmp_path, url=f"http://127.0.0.1:{port}").start()  # the app on the demo's data
     try:
-        tov = login(server.url)
+        tov = server.login()
         page = tov.get(f"/runs/{run_id}/results")
         assert page.status_code == 200
         assert "30 participants" in page.text
@@ -228,7 +230,9 @@ def test_demo_with_the_same_seed_repeats_its_answers(tmp_path: Path) -> None:
     runs = []
     for name in ("one", "two"):
         data_dir = tmp_path / name
-        result = cli(env_for(data_dir), "demo", "--flow", "reflection", "--participants", "12", "--seed", "7")
+        result = run_cli(
+            env_for(data_dir), "demo", "--flow", "reflection", "--participants", "12", "--seed", "7"
+        )
         assert result.returncode == 0, result.stderr
         runs.append(demo_answers(data_dir, int(result.stdout)))
     assert runs[0] == runs[1]
@@ -236,7 +240,7 @@ def test_demo_with_the_same_seed_repeats_its_answers(tmp_path: Path) -> None:
 
 
 def test_demo_without_an_account_makes_a_run_without_owner(tmp_path: Path) -> None:
-    result = cli(env_for(tmp_path), "demo", "--flow", "reflection", "--participants", "3", "--seed", "2")
+    result = run_cli(env_for(tmp_path), "demo", "--flow", "reflection", "--participants", "3", "--seed", "2")
     assert result.returncode == 0, result.stderr
     assert query(tmp_path, "SELECT facilitator_id FROM run") == [(None,)]
 
@@ -261,7 +265,7 @@ def test_demo_without_an_account_makes_a_run_without_owner(tmp_path: Path) -> No
 def test_demo_refuses_bad_arguments_with_exit_1_and_makes_no_run(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    result = cli(env_for(tmp_path), "demo", *args)
+    result = run_cli(env_for(tmp_path), "demo", *args)
     assert result.returncode == 1
     assert message in result.stderr
     assert result.stdout == ""

@@ -7,12 +7,12 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from app.cli import _migrate
 from app.config import Settings
 from app.demo import make_demo_run
 from app.flows import load_flows
 from exercises import build_registry
 from exercises.base import StepContext
+from tests.databases import Templates
 from tests.harness import ROOT
 
 REGISTRY = build_registry()
@@ -20,11 +20,10 @@ FLOWS = load_flows(ROOT / "sessions", REGISTRY)
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("demo")
-    s = Settings(_env_file=None, data_dir=data, secret_key="x" * 32)  # type: ignore[call-arg]
-    _migrate(s)
-    return s
+    templates.sqlite_copy(data, account=False)
+    return Settings(_env_file=None, data_dir=data, secret_key="x" * 32)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("flow_name", sorted(FLOWS))

@@ -1,6 +1,6 @@
 """The exports: what the team takes home. CSV, JSON and Markdown of a finished session (a
 `tovholder demo` one and one a test writes with hostile and Nordic answers), read in process and
-through a real server; read-only results links; `tovholder export`."""
+over HTTP from the app in process; read-only results links; `tovholder export`."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ from app.teams import Teams
 from app.views import Reader
 from exercises import build_registry
 from exercises.markdown import md_lines
-from tests.harness import PASSWORD, ROOT, Server, login
+from tests.databases import add_account
+from tests.harness import ROOT, login
+from tests.inprocess import InProcess
 
 REGISTRY = build_registry()
 UNITS = ["Dagteamet", "Kveldsteamet", "Nattevakta"]
@@ -135,7 +137,7 @@ def _key() -> str:
 
 @dataclass
 class World:
-    server: Server
+    server: InProcess
     engine: Engine
     runner: Runner
     demo_id: int
@@ -209,8 +211,8 @@ def _craft(runner: Runner, engine: Engine) -> tuple[int, list[str], list[str]]:
 
 
 @pytest.fixture(scope="module")
-def world(shared_sqlite_server: Server) -> Iterator[World]:
-    server = shared_sqlite_server
+def world(shared_inproc: InProcess) -> Iterator[World]:
+    server = shared_inproc
     demo = server.cli("demo", "--flow", "reflection", "--participants", "30", "--seed", "1")
     assert demo.returncode == 0, demo.stderr
     engine = make_engine(f"sqlite:///{server.data_dir / 'tovholder.db'}")
@@ -501,14 +503,16 @@ def test_the_markdown_summary_reads_each_result(world: World) -> None:
 # --- HTTP -------------------------------------------------------------------------------------------
 
 
-def _other_tovholder(server: Server) -> httpx.Client:
-    made = server.cli("user", "add", "other@example.org", "--password-stdin", stdin=PASSWORD + "\n")
-    assert made.returncode == 0 or "exists already" in made.stderr, made.stderr
-    return login(server.url, "other@example.org")
+def _other_tovholder(server: InProcess) -> httpx.Client:
+    with closing(sqlite3.connect(server.data_dir / "tovholder.db")) as conn:
+        made = conn.execute("SELECT id FROM facilitator WHERE email = 'other@example.org'").fetchall()
+    if not made:
+        add_account(server.database_url, "other@example.org")
+    return login(server, "other@example.org")
 
 
 def test_exports_need_a_login(world: World) -> None:
-    with httpx.Client(base_url=world.server.url) as anonymous:
+    with world.server.client() as anonymous:
         for fmt in ("csv", "json", "md"):
             response = anonymous.get(f"/runs/{world.crafted_id}/export.{fmt}")
             assert response.status_code == 303
@@ -527,7 +531,7 @@ def test_exports_are_only_for_the_tovholder_who_owns_the_run(world: World) -> No
 
 
 def test_the_owner_downloads_each_export(world: World) -> None:
-    tov = login(world.server.url)
+    tov = world.server.login()
     try:
         data = load_session(world, world.crafted_id)
         code = data.run.code
@@ -569,7 +573,7 @@ def _make_link(client: httpx.Client, run_id: int) -> tuple[str, int]:
 
 
 def test_a_results_link_shows_the_results_read_only_until_revoked(world: World) -> None:
-    tov = login(world.server.url)
+    tov = world.server.login()
     other = _other_tovholder(world.server)
     try:
         url, link_id = _make_link(tov, world.crafted_id)
@@ -580,7 +584,7 @@ def test_a_results_link_shows_the_results_read_only_until_revoked(world: World) 
         assert not world.query("SELECT id FROM results_link WHERE token_hash = ?", token)
         assert token not in tov.get(f"/runs/{world.crafted_id}/results").text  # shown once only
 
-        with httpx.Client() as anonymous:
+        with world.server.client() as anonymous:
             shared = anonymous.get(url)
         assert shared.status_code == 200
         assert "Liten eksport" in shared.text and "&lt;script&gt;" in shared.text
@@ -593,12 +597,12 @@ def test_a_results_link_shows_the_results_read_only_until_revoked(world: World) 
 
         revoke = f"/runs/{world.crafted_id}/results/links/{link_id}/revoke"
         assert other.post(revoke).status_code == 404  # not the other tovholder's to revoke
-        assert httpx.get(url).status_code == 200
+        assert world.server.client().get(url).status_code == 200
         assert tov.post(f"/runs/{world.crafted_id}/results/links/999999/revoke").status_code == 404
         revoked = tov.post(revoke)
         assert revoked.status_code == 303
         assert revoked.headers["location"] == f"/runs/{world.crafted_id}/results#share"
-        gone = httpx.get(url)
+        gone = world.server.client().get(url)
         assert gone.status_code == 404
         assert "There is nothing at this address." in gone.text
         assert f"/results/links/{link_id}/revoke" not in tov.get(f"/runs/{world.crafted_id}/results").text
@@ -607,15 +611,17 @@ def test_a_results_link_shows_the_results_read_only_until_revoked(world: World) 
         other.close()
 
 
-@pytest.mark.parametrize("token", [secrets.token_urlsafe(32), "abc", "x" * 300])
+@pytest.mark.parametrize(
+    "token", [secrets.token_urlsafe(32), "abc", "x" * 300], ids=["random", "short", "long"]
+)
 def test_an_unknown_results_link_is_not_found(world: World, token: str) -> None:
-    response = httpx.get(f"{world.server.url}/r/{token}")
+    response = world.server.client().get(f"/r/{token}")
     assert response.status_code == 404
     assert "There is nothing at this address." in response.text
 
 
 def test_making_a_results_link_needs_the_csrf_token(world: World) -> None:
-    tov = login(world.server.url)
+    tov = world.server.login()
     try:
         before = world.query("SELECT count(*) FROM results_link")
         response = tov.post(f"/runs/{world.crafted_id}/results/links", headers={"X-CSRF-Token": ""})
@@ -623,7 +629,7 @@ def test_making_a_results_link_needs_the_csrf_token(world: World) -> None:
         assert world.query("SELECT count(*) FROM results_link") == before
     finally:
         tov.close()
-    with httpx.Client(base_url=world.server.url) as anonymous:
+    with world.server.client() as anonymous:
         assert anonymous.post(f"/runs/{world.crafted_id}/results/links").status_code in (401, 403)
 
 

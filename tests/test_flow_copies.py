@@ -10,7 +10,8 @@ import yaml
 from app.flow_copies import edited_copy, to_yaml
 from app.flows import FlowError, load_flow, validate_flow
 from exercises import build_registry
-from tests.harness import ROOT, Server, csrf_of, login, start_run
+from tests.harness import ROOT, csrf_of, start_run
+from tests.inprocess import InProcess
 
 REGISTRY = build_registry()
 REFLECTION = load_flow(ROOT / "sessions" / "reflection.yaml", REGISTRY)
@@ -46,8 +47,8 @@ def test_yaml_export_round_trips_through_validation() -> None:
     assert again == REFLECTION
 
 
-def test_import_edit_and_run_a_flow_over_http(sqlite_server: Server) -> None:
-    tov = login(sqlite_server.url)
+def test_import_edit_and_run_a_flow_over_http(inproc: InProcess) -> None:
+    tov = inproc.login()
     exported = tov.get("/flows/reflection.yaml")
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("application/x-yaml")

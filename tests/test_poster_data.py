@@ -1,7 +1,7 @@
 """Posters from real sessions: `tovholder demo` sessions of one team (core task, coordination,
 reflection) collected into posters, curated, rendered by Typst and read back with pdftotext;
-hostile and very many answers; the posters page and its downloads through a real server;
-`tovholder poster`."""
+hostile and very many answers; the posters page and its downloads over HTTP from the app in
+process; `tovholder poster`."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ from app.posters.curation import Curation, Scope, apply, change, commitment_ids,
 from app.runner import Runner
 from app.views import Reader
 from exercises import build_registry
-from tests.harness import PASSWORD, Server, login
+from tests.databases import add_account
+from tests.harness import login
+from tests.inprocess import InProcess
 
 REGISTRY = build_registry()
 TEAM = "North Ridge home care"
@@ -81,7 +83,7 @@ def page_size(pdf: bytes, tmp: Path) -> tuple[int, int]:
     return round(float(m[1])), round(float(m[2]))
 
 
-# --- the world: one team's demo sessions on a real server ---------------------------------------
+# --- the world: one team's demo sessions on the app in process ---------------------------------------
 
 
 class _Silent:
@@ -91,7 +93,7 @@ class _Silent:
 
 @dataclass
 class World:
-    server: Server
+    server: InProcess
     engine: Engine
     runner: Runner
     core1: int  # core-task-1: the statement
@@ -117,7 +119,7 @@ class World:
         return Posters(self.engine, Reader(REGISTRY, 5))
 
 
-def _demo(server: Server, flow: str, seed: int) -> int:
+def _demo(server: InProcess, flow: str, seed: int) -> int:
     made = server.cli(
         "demo", "--flow", flow, "--team", TEAM, "--owner", "t@example.org", "--seed", str(seed),
         "--participants", "30",
@@ -127,8 +129,8 @@ def _demo(server: Server, flow: str, seed: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def world(shared_sqlite_server: Server) -> Iterator[World]:
-    server = shared_sqlite_server
+def world(shared_inproc: InProcess) -> Iterator[World]:
+    server = shared_inproc
     core1 = _demo(server, "core-task-1", 10)
     core = _demo(server, "core-task-2", 11)
     coordination1 = _demo(server, "coordination-1", 14)
@@ -445,11 +447,8 @@ def test_two_hundred_cards_all_print(world: World, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def other(world: World) -> httpx.Client:
-    made = world.server.cli(
-        "user", "add", "o@example.org", "--name", "Other", "--password-stdin", stdin=PASSWORD + "\n"
-    )
-    assert made.returncode == 0, made.stderr
-    return login(world.server.url, "o@example.org")
+    add_account(world.server.database_url, "o@example.org", "Other")
+    return login(world.server, "o@example.org")
 
 
 def _urls(run_id: int) -> list[str]:
@@ -461,7 +460,7 @@ def _urls(run_id: int) -> list[str]:
 
 
 def test_the_posters_need_a_login(world: World) -> None:
-    with httpx.Client(base_url=world.server.url, timeout=30) as anonymous:
+    with world.server.client() as anonymous:
         for url in _urls(world.core):
             response = anonymous.get(url)
             assert response.status_code == 303, url
@@ -479,7 +478,7 @@ def test_another_tovholder_gets_not_found(world: World, other: httpx.Client) -> 
 
 def test_the_owner_sees_every_poster_and_downloads_them(world: World, tmp_path: Path) -> None:
     fresh(world, world.core, "core-task")
-    tov = login(world.server.url)
+    tov = world.server.login()
     try:
         posters_page = tov.get(f"/runs/{world.coordination}/posters")
         assert posters_page.status_code == 200
@@ -507,12 +506,12 @@ def test_the_page_hides_an_item_with_htmx_and_the_pdf_follows(world: World, tmp_
     fresh(world, world.core, "core-task")
     data = world.poster(world.core, "core-task")
     item = once(data, "contributions")
-    tov = login(world.server.url)
+    tov = world.server.login()
     try:
         text = pdf_text(tov.get(f"/runs/{world.core}/posters/core-task.pdf").content, tmp_path)
         assert found(item.text, text)
         url = f"/runs/{world.core}/posters/core-task"
-        without_token = httpx.post(world.server.url + url, data={"action": "hide", "item": item.id})
+        without_token = world.server.client().post(url, data={"action": "hide", "item": item.id})
         assert without_token.status_code in (303, 401, 403)
         hidden = tov.post(url, data={"action": "hide", "item": item.id}, headers={"HX-Request": "true"})
         assert hidden.status_code == 200

@@ -1,28 +1,25 @@
-"""Realtime behaviour over real sockets: reconnects, restarts, two tabs, and two servers sharing
-one session through PostgreSQL and Redis."""
+"""Realtime behaviour over real sockets: reconnects, restarts, two tabs (over HTTP, in process),
+and two servers sharing one session through PostgreSQL and Redis."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import (
-    PASSWORD,
-    REDIS_URL,
-    Server,
-    free_port,
-    postgres_database,
-    require_service,
-    server_env,
-)
+from tests.conftest import Uvicorn
+from tests.databases import Templates
+from tests.harness import REDIS_URL, Server, require_service
+from tests.inprocess import InProcess
 from tests.live import Phone, Screen, Tovholder, version_of, wait_for
 
 
-async def test_phone_that_reconnects_gets_the_current_screen_at_once(sqlite_server: Server) -> None:
+async def test_phone_that_reconnects_gets_the_current_screen_at_once(shared_sqlite_server: Server) -> None:
+    sqlite_server = shared_sqlite_server
     tov = Tovholder(sqlite_server.url)
     await tov.login()
     run_id, code = await tov.start()
@@ -84,8 +81,8 @@ async def test_a_restarted_server_loses_nothing(sqlite_server: Server) -> None:
     await tov.http.aclose()
 
 
-async def test_two_tabs_cannot_skip_two_steps(sqlite_server: Server) -> None:
-    tov = Tovholder(sqlite_server.url)
+async def test_two_tabs_cannot_skip_two_steps(inproc: InProcess) -> None:
+    tov = Tovholder(inproc.url, http=inproc.async_client())
     await tov.login()
     run_id, _ = await tov.start()
     r = await tov.control(run_id, "next")
@@ -100,28 +97,16 @@ async def test_two_tabs_cannot_skip_two_steps(sqlite_server: Server) -> None:
 
 
 @pytest.fixture
-def two_servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+def two_servers(uvicorn: Uvicorn, templates: Templates, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     """Two server processes on one PostgreSQL database and one Redis: one session, two hosts."""
     require_service("Redis", "127.0.0.1", 6379)
-    with postgres_database() as url:
-        servers = []
-        channel = f"tovholder-test-{secrets.token_hex(4)}"  # the two hosts share it; nobody else does
-        for name in ("a", "b"):
-            port = free_port()
-            data = tmp_path / name
-            data.mkdir()
-            servers.append(
-                Server(env=server_env(data, port, url, REDIS_URL, channel), port=port, data_dir=data)
-            )
-        made = servers[0].cli("user", "add", "t@example.org", "--password-stdin", stdin=PASSWORD + "\n")
-        assert made.returncode == 0, made.stderr
-        for s in servers:
-            s.start()
-        try:
-            yield servers[0], servers[1]
-        finally:
-            for s in servers:
-                s.stop()
+    channel = f"tovholder-test-{secrets.token_hex(4)}"  # the two hosts share it; nobody else does
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(templates.postgres_copy())
+        a, b = (
+            stack.enter_context(uvicorn.running(tmp_path / name, url, REDIS_URL, channel)) for name in "ab"
+        )
+        yield a, b
 
 
 @pytest.mark.redis

@@ -14,7 +14,8 @@ from app.flows import load_flows
 from app.models import Run, utcnow
 from app.runner import Runner
 from exercises import build_registry
-from tests.harness import ROOT, Server, csrf_of, login, start_run
+from tests.harness import ROOT, csrf_of, start_run
+from tests.inprocess import InProcess
 
 REGISTRY = build_registry()
 FLOWS = load_flows(ROOT / "sessions", REGISTRY)
@@ -66,8 +67,8 @@ def test_sessions_past_the_retention_period_are_deleted(migrated_engine: Engine)
     assert runner.get_run(recent).id == recent
 
 
-def test_the_results_page_deletes_a_session_only_when_confirmed(sqlite_server: Server) -> None:
-    tov = login(sqlite_server.url)
+def test_the_results_page_deletes_a_session_only_when_confirmed(inproc: InProcess) -> None:
+    tov = inproc.login()
     run_id, _ = start_run(tov, "check-in")
     page = tov.get(f"/runs/{run_id}/results")
     token = csrf_of(page.text)

@@ -20,7 +20,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from app.cli import _migrate
 from app.config import Settings
 from app.db import make_engine
 from app.flows import Flow, load_flow, validate_flow
@@ -38,7 +37,8 @@ from app.runner import (
 from exercises import build_registry
 from exercises.open_text import OpenTextAnswer
 from exercises.scale import ScaleAnswer
-from tests.harness import ROOT, postgres_database
+from tests.databases import Templates
+from tests.harness import ROOT
 
 REGISTRY = build_registry()
 LOOK_ALIKES = set("B8O0QI1LS5Z2G6V")
@@ -627,11 +627,12 @@ class QuietNotifier:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def racing(request: pytest.FixtureRequest, tmp_path: Path, flow: Flow) -> Iterator[Racing]:
+def racing(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path, flow: Flow
+) -> Iterator[Racing]:
     with contextlib.ExitStack() as stack:
-        url = stack.enter_context(postgres_database()) if request.param == "postgres" else ""
+        url = stack.enter_context(templates.copy(request.param, tmp_path, account=False))
         settings = Settings(_env_file=None, data_dir=tmp_path, database_url=url)  # type: ignore[call-arg]
-        _migrate(settings)
         engine = make_engine(settings.resolved_database_url)
         stack.callback(engine.dispose)
         yield Racing(Runner(engine, {"tiny": flow}, REGISTRY, QuietNotifier()), engine)
