@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help run test test-fast lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples clean
+.PHONY: help deps-serve run test test-fast lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples clean
 
 help:
 	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
@@ -31,6 +31,16 @@ $(UV):
 	@touch $@
 
 deps: .venv/.synced
+
+# What serving needs and nothing else: `make run` never installs the test and lint tools (the `dev`
+# dependency group, which `make test` and `make lint` add). --inexact keeps them where they are.
+.venv/.synced-serve: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --no-dev --inexact --compile-bytecode
+	@touch $@
+
+deps-serve: .venv/.synced-serve
+
+SERVE := $(UV) run --frozen --no-dev --no-sync
 
 # Debian's Chromium for the browser tests; nothing downloads a browser of its own.
 browser-deps:
@@ -67,11 +77,11 @@ poster-examples: deps
 poster-samples: deps
 	$(UV) run python -m app.posters.sample --out-dir docs/posters --ppi 60
 
-run: deps
-	$(UV) run tovholder run
+run: deps-serve
+	$(SERVE) tovholder run
 
-migrate: deps
-	$(UV) run tovholder migrate
+migrate: deps-serve
+	$(SERVE) tovholder migrate
 
 # Two workers (pytest-xdist), one per core, each taking a whole module at a time in the order of
 # conftest.py (the modules with servers first); the 15 slowest steps at the end, so a slow test shows.

@@ -99,3 +99,23 @@ def artifacts() -> Path:
 @pytest.fixture
 def watcher() -> Watcher:
     return Watcher()
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4.14.1 from npm (MPL-2.0)
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Page, tags: list[str] | None = None) -> list[str]:
+    """Run axe-core (vendored, injected from disk: no request leaves the test) on the page as it
+    stands, against WCAG 2.1 A and AA by default. One line per violation and node, empty when clean."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Evaluated through the debugging protocol, so the page's CSP (no inline scripts) allows it.
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags or WCAG_AA
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {node['target']} {node.get('failureSummary', '')[:160]}"
+        for v in result["violations"]
+        for node in v["nodes"]
+    ]
