@@ -11,6 +11,7 @@ import segno
 from markupsafe import Markup
 
 from app import auth, screens
+from app.batcher import Batcher
 from app.config import Settings
 from app.db import make_engine
 from app.exports import Exports
@@ -19,7 +20,7 @@ from app.flows import load_flows
 from app.posters.build import Posters
 from app.realtime import Push, Realtime, room
 from app.results_links import ResultsLinks
-from app.runner import Runner
+from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
 from app.templating import make_env
 from app.views import Reader, RunView
@@ -34,6 +35,8 @@ class House:
         self.engine = make_engine(settings.resolved_database_url)
         self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds, settings.redis_channel)
         self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
+        # The phones' socket answers: a burst is stored in one transaction, each acked after it.
+        self.answers: Batcher[Sent, Stored] = Batcher(self.runner.store_burst, max_items=MAX_BURST)
         self.accounts = auth.Accounts(self.engine)
         self.teams = Teams(self.engine)
         self.flow_copies = FlowCopies(self.engine, self.registry, self.flows)
