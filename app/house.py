@@ -5,6 +5,7 @@ lives in the database. Routes reach the runner and the services through it, neve
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import segno
 from markupsafe import Markup
@@ -15,7 +16,6 @@ from app.db import make_engine
 from app.exports import Exports
 from app.flow_copies import FlowCopies
 from app.flows import load_flows
-from app.i18n import available_locales
 from app.posters.build import Posters
 from app.realtime import Push, Realtime, room
 from app.results_links import ResultsLinks
@@ -43,15 +43,23 @@ class House:
         self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
+        self._qr: dict[str, Markup] = {}
 
     def join_url(self, code: str) -> str:
         return f"{self.settings.resolved_public_url}/j/{code}"
 
     def qr_svg(self, code: str) -> Markup:
-        """The join URL as an inline SVG QR code; the URL is ours (base URL and a join code)."""
-        qr = segno.make(self.join_url(code), error="m", micro=False)
-        svg: str = qr.svg_inline(scale=10, border=2, dark="#111", light="#fff", omitsize=True)
-        return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
+        """The join URL as an inline SVG QR code; the URL is ours (base URL and a join code).
+        Drawn once per code: it depends on nothing else."""
+        found = self._qr.get(code)
+        if found is None:
+            qr = segno.make(self.join_url(code), error="m", micro=False)
+            svg: str = qr.svg_inline(scale=10, border=2, dark="#111", light="#fff", omitsize=True)
+            found = Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
+            if len(self._qr) >= 1024:
+                self._qr.clear()
+            self._qr[code] = found
+        return found
 
     def stage_html(self, view: RunView) -> str:
         code = view.run.code
@@ -60,25 +68,32 @@ class House:
     def console_html(self, view: RunView) -> str:
         return screens.console_html(self.env, view, join_url=self.join_url(view.run.code))
 
-    async def render_pushes(self, run_id: int, kinds: frozenset[str]) -> list[Push]:
-        """The realtime layer's callback: one render per audience (phones once per language),
-        read and rendered off the event loop."""
-        return await asyncio.to_thread(self._pushes, run_id, kinds)
+    async def render_pushes(
+        self, run_id: int, kinds: frozenset[str], locales: frozenset[str]
+    ) -> AsyncIterator[Push]:
+        """The realtime layer's callback: one render per audience, the phones' first (once per
+        language a connected phone uses), read and rendered off the event loop."""
+        view = await asyncio.to_thread(self.runner.run_view, run_id)
+        if "step" in kinds or "action" in kinds:
+            for push in await asyncio.to_thread(self._phone_pushes, view, kinds, locales):
+                yield push
+        stage = await asyncio.to_thread(self.stage_html, view)
+        yield Push(room(run_id, "projector"), "stage", stage, view.version)
+        console = await asyncio.to_thread(self.console_html, view)
+        yield Push(room(run_id, "console"), "console", console, view.version)
 
-    def _pushes(self, run_id: int, kinds: frozenset[str]) -> list[Push]:
-        view = self.runner.run_view(run_id)
-        pushes = [
-            Push(room(run_id, "projector"), "stage", self.stage_html(view), view.version),
-            Push(room(run_id, "console"), "console", self.console_html(view), view.version),
-        ]
+    def _phone_pushes(self, view: RunView, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
+        run_id = view.run.id
+        assert run_id is not None
+        pushes: list[Push] = []
         if "step" in kinds:
             screen = screens.phone_screen_broadcast(view)
-            for locale in available_locales():
+            for locale in sorted(locales):
                 html = screens.phone_html(self.env, screen, locale)
                 pushes.append(Push(room(run_id, "phones", locale), "phone", html, view.version))
-        elif "action" in kinds:
+        else:
             # The tovholder changed the open step (a new statement draft, groups): each phone asks
             # for its own screen, which keeps what it has already sent.
-            for locale in available_locales():
+            for locale in sorted(locales):
                 pushes.append(Push(room(run_id, "phones", locale), "sync", "", view.version))
         return pushes

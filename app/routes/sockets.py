@@ -72,7 +72,13 @@ def install(house: House) -> None:
             if participant.run_id != run.id:
                 return None
             locale = _phone_locale(environ, cookies, data.get("locale"))
-            session = {"role": "phone", "run_id": run.id, "token": token, "locale": locale}
+            session = {
+                "role": "phone",
+                "run_id": run.id,
+                "token": token,
+                "locale": locale,
+                "public_id": participant.public_id or "",
+            }
             return session, room(run.id, "phones", locale)
         return None
 
@@ -84,7 +90,11 @@ def install(house: House) -> None:
             return False
         session, joined = admitted
         await sio.save_session(sid, session)
-        await sio.enter_room(sid, joined)
+        if session["role"] == "phone":
+            run_id, locale = session["run_id"], session["locale"]
+            await house.realtime.phone_entered(sid, run_id, locale, session["public_id"])
+        else:
+            await sio.enter_room(sid, joined)
         return True
 
     def screen(session: dict[str, Any], known: object) -> dict[str, Any] | None:
