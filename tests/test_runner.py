@@ -816,3 +816,20 @@ def test_a_burst_whose_commit_fails_stores_each_answer_on_its_own(
     assert [o.created for o in out if isinstance(o, Stored)] == [True, True, True]
     assert sorted(rows(db_path, "SELECT idempotency_key FROM answer")) == sorted((k,) for k in keys)
     assert runner.store_burst(burst[:1]) == [Stored(created=False, version=runner.get_run(run_id).version)]
+
+
+def test_a_burst_holds_the_cards_the_word_filter_names(runner: Runner, db_path: Path) -> None:
+    run_id = started(runner, CARDS)
+    runner.set_word_filter(run_id, "storm*")
+    tokens = [joined(runner, run_id) for _ in range(2)]
+    out = runner.store_burst(
+        [
+            Sent(tokens[0], "cards", {"text": "A stormy night"}, key()),
+            Sent(tokens[1], "cards", {"text": "Calm"}, key()),
+        ]
+    )
+    assert all(isinstance(o, Stored) and o.created for o in out)
+    assert rows(db_path, "SELECT payload, held FROM answer ORDER BY id") == [
+        ('{"text": "A stormy night"}', 1),
+        ('{"text": "Calm"}', 0),
+    ]

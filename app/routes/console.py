@@ -136,3 +136,34 @@ def step_action(
     own = {k: v for k, v in fields.items() if isinstance(v, str) and k not in CONTROL_FIELDS}
     change = partial(house.runner.act, run_id, step_id[:64], action[:32], own, form.version)
     return _region(request, house, run_id, form.region, change)
+
+
+# Moderation: a card off every screen, back again, and the word filter that holds cards.
+
+
+@router.post("/runs/{run_id}/answers/{answer_id}/hide", dependencies=[Csrf, Owned])
+def hide_answer(
+    request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
+) -> Response:
+    change = partial(house.runner.hide_answer, run_id, answer_id, form.version)
+    return _region(request, house, run_id, form.region, change)
+
+
+@router.post("/runs/{run_id}/answers/{answer_id}/show", dependencies=[Csrf, Owned])
+def show_answer(
+    request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
+) -> Response:
+    change = partial(house.runner.show_answer, run_id, answer_id, form.version)
+    return _region(request, house, run_id, form.region, change)
+
+
+class WordFilterForm(Control):
+    words: str = Field(default="", max_length=8000)
+
+
+@router.post("/runs/{run_id}/word-filter", dependencies=[Csrf, Owned])
+def word_filter(
+    request: Request, house: HouseDep, run_id: int, form: Annotated[WordFilterForm, Form()]
+) -> Response:
+    change = partial(house.runner.set_word_filter, run_id, form.words, form.version)
+    return _region(request, house, run_id, form.region, change)

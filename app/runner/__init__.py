@@ -1,6 +1,7 @@
 """The run's state machine, the only writer of a run: its life (lifecycle), its participants and
-answers (answers) and the actions on its steps (actions), over what they share (base). Every
-change is written in one transaction, and only after the commit does the runner call notify()."""
+answers (answers), the actions on its steps (actions) and moderation (moderation), over what they
+share (base). Every change is written in one transaction, and only after the commit does the
+runner call notify()."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from app.runner.answers import MAX_FIELDS, AnswerInput, SubmitResult, answer_inp
 from app.runner.base import Notifier, Silent
 from app.runner.bursts import MAX_BURST, Bursts, Sent, Stored
 from app.runner.lifecycle import CODE_ALPHABET, CODE_LENGTH, MAX_TIMER_SECONDS, Lifecycle
+from app.runner.moderation import Moderation
 
 
-class Runner(Lifecycle, Bursts, StepActions):
+class Runner(Lifecycle, Bursts, StepActions, Moderation):
     """One per process. It holds no state of a run: that lives in the database."""
 
 

@@ -17,6 +17,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, Refusal
 from app.flows import Step
 from app.models import Answer, Participant, Run
 from app.runner.answers import KEY_PATTERN, Answers, _row
+from app.runner.moderation import matches
 from exercises import AnswerInvalid, AnyExercise
 from exercises.base import N_, StepContext
 
@@ -46,6 +47,7 @@ class _Step:
     settings: BaseModel
     ctx: StepContext
     limit: int
+    words: list[str]  # the word filter that holds a card for the tovholder (moderation)
 
 
 class Bursts(Answers):
@@ -132,7 +134,9 @@ class Bursts(Answers):
                 out[i] = exc
                 continue
             counts[where] += 1
-            db.add(_row(participant, sent.step_id, counts[where], sent.key, answer))
+            text = at.exercise.card_text(at.settings, answer) if at.exercise.takes_text else ""
+            held = bool(text) and matches(text, at.words)
+            db.add(_row(participant, sent.step_id, counts[where], sent.key, answer, held=held))
             stored.add((participant.id, sent.key))
             touched.add(participant.run_id)
             out[i] = Stored(created=True, version=run.version)
@@ -152,7 +156,9 @@ class Bursts(Answers):
             exercise = self.registry[step.exercise]
             settings = exercise.settings(step.settings)
             ctx = self.reader.context(db, run, self.flow_of(run), step, unit=unit)
-            found = _Step(step, exercise, settings, ctx, exercise.max_answers(settings, ctx))
+            limit = exercise.max_answers(settings, ctx)
+            words = self.reader.word_filter(db, run) if exercise.takes_text else []
+            found = _Step(step, exercise, settings, ctx, limit, words)
             steps[(run.id, step_id, unit)] = found
         return found
 
