@@ -55,6 +55,7 @@ class Run(SQLModel, table=True):
     step_index: int = 0
     version: int = 1
     revealed: bool = True
+    join_shown: bool = True  # the QR code and join code in a corner of the projector, on every step
     timer_ends_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts(nullable=False, default=utcnow)
     started_at: datetime | None = _ts(nullable=True)

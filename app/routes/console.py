@@ -108,6 +108,19 @@ def hide(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> R
     return _region(request, house, run_id, form.region, change)
 
 
+class JoinControl(Control):
+    shown: bool = True
+
+
+@router.post("/runs/{run_id}/join-code", dependencies=[Csrf, Owned])
+def join_code(
+    request: Request, house: HouseDep, run_id: int, form: Annotated[JoinControl, Form()]
+) -> Response:
+    """Shows or hides the QR code and join code in the projector's corner (the console, or J)."""
+    change = partial(house.runner.show_join, run_id, form.shown, form.version)
+    return _region(request, house, run_id, form.region, change)
+
+
 @router.post("/runs/{run_id}/timer", dependencies=[Csrf, Owned])
 def timer(request: Request, house: HouseDep, run_id: int, form: TimerForm) -> Response:
     change = partial(house.runner.set_timer, run_id, form.seconds or None, form.version)
