@@ -17,6 +17,7 @@ from app.flow_copies import FlowCopies
 from app.flows import load_flows
 from app.i18n import available_locales
 from app.posters.build import Posters
+from app.ratelimits import Limits
 from app.realtime import Push, Realtime, room
 from app.results_links import ResultsLinks
 from app.runner import Runner
@@ -43,6 +44,7 @@ class House:
         self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
+        self.limits = Limits(settings.redis_url, settings.redis_channel)
 
     def join_url(self, code: str) -> str:
         return f"{self.settings.resolved_public_url}/j/{code}"
