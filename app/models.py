@@ -66,6 +66,7 @@ class Run(SQLModel, table=True):
     step_index: int = 0
     version: int = 1
     revealed: bool = True
+    join_shown: bool = True  # the QR code and join code in a corner of the projector, on every step
     timer_ends_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts(nullable=False, default=utcnow)
     started_at: datetime | None = _ts(nullable=True)
@@ -104,6 +105,23 @@ class Answer(SQLModel, table=True):
     idempotency_key: str = Field(max_length=64)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False, default=utcnow)
+    # Moderation: a card the tovholder took off the screens, or one the word filter holds until
+    # the tovholder shows it. Nothing is deleted: its author's phone still shows it as sent.
+    hidden_at: datetime | None = _ts(nullable=True)
+    held: bool = False
+
+
+class WordFilter(SQLModel, table=True):
+    """A tovholder's word filter in one language: an answer with one of these words or phrases
+    waits for the tovholder's approval before any screen shows it."""
+
+    __tablename__ = "word_filter"
+    __table_args__ = (UniqueConstraint("facilitator_id", "locale", name="uq_word_filter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    facilitator_id: int | None = Field(default=None, foreign_key="facilitator.id", ondelete="CASCADE")
+    locale: str = Field(max_length=8)
+    words: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(nullable=False, default=utcnow)
 
 
 class Team(SQLModel, table=True):

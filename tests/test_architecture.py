@@ -39,6 +39,7 @@ FOUNDATIONS = (
     "app.screens",
     "app.templating",
     "app.realtime",
+    "app.batcher",
     "app.models",
     "app.db",
     "app.flows",

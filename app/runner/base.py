@@ -141,6 +141,7 @@ class RunnerBase:
                 participant_names=[n for n in names if n],
                 current=current,
                 next_step=flow.steps[following] if following is not None else None,
+                word_filter=self.reader.word_filter(db, run),
             )
 
     def step_results(self, run_id: int) -> tuple[Run, Flow, list[StepView]]:
