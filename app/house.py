@@ -18,6 +18,7 @@ from app.exports import Exports
 from app.flow_copies import FlowCopies
 from app.flows import load_flows
 from app.posters.build import Posters
+from app.ratelimits import Limits
 from app.realtime import Push, Realtime, room
 from app.results_links import ResultsLinks
 from app.runner import MAX_BURST, Runner, Sent, Stored
@@ -46,6 +47,7 @@ class House:
         self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
+        self.limits = Limits(settings.redis_url, settings.redis_channel)
         self._qr: dict[str, Markup] = {}
 
     def join_url(self, code: str) -> str:

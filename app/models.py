@@ -58,6 +58,17 @@ class Facilitator(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, default=utcnow)
 
 
+class Login(SQLModel, table=True):
+    """One login of a tovholder in one browser. The login cookie carries the token, signed; only
+    its SHA-256 is kept. Logging out, a password change or `tovholder user logout-all` revoke it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    facilitator_id: int = Field(foreign_key="facilitator.id", index=True, ondelete="CASCADE")
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
 class SetupToken(SQLModel, table=True):
     """A one-time link that creates the first account; printed on first start."""
 

@@ -47,6 +47,7 @@ FOUNDATIONS = (
     "app.codes",
     "app.errors",
     "app.security",
+    "app.ratelimits",
     "app.i18n",
     "app.config",
 )

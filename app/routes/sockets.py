@@ -59,8 +59,8 @@ def install(house: House) -> None:
             return None
         assert run.id is not None
         if role in ("projector", "console"):
-            account = house.signer.loads(cookies.get(auth.LOGIN_COOKIE))
-            if account is None or run.facilitator_id not in (None, account):
+            account = house.accounts.logged_in(house.signer.loads(cookies.get(auth.LOGIN_COOKIE)))
+            if account is None or run.facilitator_id != account.id:
                 return None
             return {"role": role, "run_id": run.id}, room(run.id, role)
         if role == "phone":
