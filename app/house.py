@@ -5,21 +5,23 @@ lives in the database. Routes reach the runner and the services through it, neve
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import segno
 from markupsafe import Markup
 
 from app import auth, screens
+from app.batcher import Batcher
 from app.config import Settings
 from app.db import make_engine
 from app.exports import Exports
 from app.flow_copies import FlowCopies
 from app.flows import load_flows
-from app.i18n import available_locales
 from app.posters.build import Posters
+from app.ratelimits import Limits
 from app.realtime import Push, Realtime, room
 from app.results_links import ResultsLinks
-from app.runner import Runner
+from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
 from app.templating import make_env
 from app.views import Reader, RunView
@@ -34,6 +36,8 @@ class House:
         self.engine = make_engine(settings.resolved_database_url)
         self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds, settings.redis_channel)
         self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
+        # The phones' socket answers: a burst is stored in one transaction, each acked after it.
+        self.answers: Batcher[Sent, Stored] = Batcher(self.runner.store_burst, max_items=MAX_BURST)
         self.accounts = auth.Accounts(self.engine)
         self.teams = Teams(self.engine)
         self.flow_copies = FlowCopies(self.engine, self.registry, self.flows)
@@ -43,15 +47,24 @@ class House:
         self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
+        self.limits = Limits(settings.redis_url, settings.redis_channel)
+        self._qr: dict[str, Markup] = {}
 
     def join_url(self, code: str) -> str:
         return f"{self.settings.resolved_public_url}/j/{code}"
 
     def qr_svg(self, code: str) -> Markup:
-        """The join URL as an inline SVG QR code; the URL is ours (base URL and a join code)."""
-        qr = segno.make(self.join_url(code), error="m", micro=False)
-        svg: str = qr.svg_inline(scale=10, border=2, dark="#111", light="#fff", omitsize=True)
-        return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
+        """The join URL as an inline SVG QR code; the URL is ours (base URL and a join code).
+        Drawn once per code: it depends on nothing else."""
+        found = self._qr.get(code)
+        if found is None:
+            qr = segno.make(self.join_url(code), error="m", micro=False)
+            svg: str = qr.svg_inline(scale=10, border=2, dark="#111", light="#fff", omitsize=True)
+            found = Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
+            if len(self._qr) >= 1024:
+                self._qr.clear()
+            self._qr[code] = found
+        return found
 
     def stage_html(self, view: RunView) -> str:
         code = view.run.code
@@ -60,25 +73,32 @@ class House:
     def console_html(self, view: RunView) -> str:
         return screens.console_html(self.env, view, join_url=self.join_url(view.run.code))
 
-    async def render_pushes(self, run_id: int, kinds: frozenset[str]) -> list[Push]:
-        """The realtime layer's callback: one render per audience (phones once per language),
-        read and rendered off the event loop."""
-        return await asyncio.to_thread(self._pushes, run_id, kinds)
+    async def render_pushes(
+        self, run_id: int, kinds: frozenset[str], locales: frozenset[str]
+    ) -> AsyncIterator[Push]:
+        """The realtime layer's callback: one render per audience, the phones' first (once per
+        language a connected phone uses), read and rendered off the event loop."""
+        view = await asyncio.to_thread(self.runner.run_view, run_id)
+        if "step" in kinds or "action" in kinds:
+            for push in await asyncio.to_thread(self._phone_pushes, view, kinds, locales):
+                yield push
+        stage = await asyncio.to_thread(self.stage_html, view)
+        yield Push(room(run_id, "projector"), "stage", stage, view.version)
+        console = await asyncio.to_thread(self.console_html, view)
+        yield Push(room(run_id, "console"), "console", console, view.version)
 
-    def _pushes(self, run_id: int, kinds: frozenset[str]) -> list[Push]:
-        view = self.runner.run_view(run_id)
-        pushes = [
-            Push(room(run_id, "projector"), "stage", self.stage_html(view), view.version),
-            Push(room(run_id, "console"), "console", self.console_html(view), view.version),
-        ]
+    def _phone_pushes(self, view: RunView, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
+        run_id = view.run.id
+        assert run_id is not None
+        pushes: list[Push] = []
         if "step" in kinds:
             screen = screens.phone_screen_broadcast(view)
-            for locale in available_locales():
+            for locale in sorted(locales):
                 html = screens.phone_html(self.env, screen, locale)
                 pushes.append(Push(room(run_id, "phones", locale), "phone", html, view.version))
-        elif "action" in kinds:
+        else:
             # The tovholder changed the open step (a new statement draft, groups): each phone asks
             # for its own screen, which keeps what it has already sent.
-            for locale in available_locales():
+            for locale in sorted(locales):
                 pushes.append(Push(room(run_id, "phones", locale), "sync", "", view.version))
         return pushes

@@ -8,12 +8,14 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import socketio
 from socketio.packet import Packet
+
+from app.i18n import available_locales
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +27,23 @@ def room(run_id: int, audience: str, locale: str | None = None) -> str:
     return f"run:{run_id}:{audience}" + (f":{locale}" if locale else "")
 
 
+def phone_room(run_id: int, locale: str, public_id: str) -> str:
+    """One phone's own room (with its language): a screen for some phones only (a group's) goes
+    to its phones' rooms."""
+    return f"run:{run_id}:phone:{locale}:{public_id}"
+
+
 @dataclass
 class Push:
-    room: str
+    room: str | list[str]
     region: str
     html: str
     version: int
 
 
-Renderer = Callable[[int, frozenset[str]], Awaitable[list[Push]]]
+# (run id, kinds of change, languages of the phones connected) -> the pushes, phones' first.
+Renderer = Callable[[int, frozenset[str], frozenset[str]], AsyncIterator[Push]]
+LOCALES_TTL = 3 * 24 * 3600  # a run's set of phone languages in Redis outlives any session
 
 MAX_DIGITS = 100  # as engine.io's own reader
 
@@ -81,6 +91,12 @@ class Realtime:
             max_http_buffer_size=64 * 1024,
         )
         self.coalesce_seconds = coalesce_seconds
+        self.channel = channel
+        self.redis: Any = None
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            self.redis = aioredis.Redis.from_url(redis_url)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.renderer: Renderer | None = None
         self._pending: dict[int, set[str]] = {}
@@ -92,6 +108,32 @@ class Realtime:
     def start(self, renderer: Renderer) -> None:
         self.loop = asyncio.get_running_loop()
         self.renderer = renderer
+
+    async def phone_entered(self, sid: str, run_id: int, locale: str, public_id: str) -> None:
+        """A phone joins its run's room for its language, and its own room. With Redis, the
+        language is also noted for the run, so every server renders it."""
+        await self.sio.enter_room(sid, room(run_id, "phones", locale))
+        await self.sio.enter_room(sid, phone_room(run_id, locale, public_id))
+        if self.redis is not None:
+            key = self._locales_key(run_id)
+            await self.redis.sadd(key, locale)
+            await self.redis.expire(key, LOCALES_TTL)
+
+    def _locales_key(self, run_id: int) -> str:
+        return f"{self.channel}:locales:{run_id}"
+
+    async def phone_locales(self, run_id: int) -> frozenset[str]:
+        """The languages of the run's phones that are connected (here, or with Redis, to any
+        server since the run began): only those are rendered."""
+        rooms = self.sio.manager.rooms.get("/", {})
+        found = {loc for loc in available_locales() if rooms.get(room(run_id, "phones", loc))}
+        if self.redis is not None:
+            try:
+                found |= {m.decode() for m in await self.redis.smembers(self._locales_key(run_id))}
+            except Exception:  # Redis away: every language, as before
+                log.exception("reading the phones' languages failed", extra={"run_id": run_id})
+                return frozenset(available_locales())
+        return frozenset(found)
 
     def notify(self, run_id: int, what: str) -> None:
         """Called by the runner after a commit, from any thread."""
@@ -133,7 +175,8 @@ class Realtime:
                 kinds = frozenset(self._pending.pop(run_id))
                 self._last_flush[run_id] = time.monotonic()
                 assert self.renderer is not None
-                for push in await self.renderer(run_id, kinds):
+                locales = await self.phone_locales(run_id)
+                async for push in self.renderer(run_id, kinds, locales):
                     self.pushes += 1
                     await self.sio.emit(
                         "screen",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
 from app.flows import Flow, Step
-from app.models import Answer, Participant, Run, RunStatus, StepState, Team
+from app.models import Answer, Participant, Run, RunStatus, StepState, Team, WordFilter
 from exercises import AnyExercise
 from exercises.base import Entry, Member, Source, StepContext
 
@@ -29,6 +29,15 @@ class Unreadable:
     reason: str  # where and why it does not fit, without the answer's content
 
 
+@dataclass(frozen=True)
+class Card:
+    """One answer's text as the tovholder's moderation list shows it: never who wrote it."""
+
+    answer_id: int
+    text: str
+    state: str  # "shown", "hidden" (by the tovholder) or "held" (by the word filter)
+
+
 @dataclass
 class StepView:
     index: int
@@ -40,6 +49,9 @@ class StepView:
     answer_count: int
     answered_count: int
     entries: list[Entry[Any]] = field(default_factory=list)
+    hidden_count: int = 0  # answers the tovholder took off the screens
+    held_count: int = 0  # answers the word filter holds for the tovholder's approval
+    cards: list[Card] = field(default_factory=list)  # a text step's answers, newest first
 
     @property
     def takes_answers(self) -> bool:
@@ -58,6 +70,7 @@ class RunView:
     participant_names: list[str]
     current: StepView | None
     next_step: Step | None
+    word_filter: list[str] = field(default_factory=list)  # the tovholder's, in the run's language
 
     @property
     def version(self) -> int:
@@ -107,6 +120,16 @@ class Reader:
         ).all()
         return tuple(Member(public_id=pid or "", name=name, unit=unit) for pid, name, unit in rows)
 
+    def word_filter(self, db: Session, run: Run) -> list[str]:
+        """The word filter of the run's tovholder in the run's language (moderation)."""
+        owner = (
+            col(WordFilter.facilitator_id).is_(None)
+            if run.facilitator_id is None
+            else col(WordFilter.facilitator_id) == run.facilitator_id
+        )
+        words = db.exec(select(WordFilter.words).where(owner, WordFilter.locale == run.locale)).first()
+        return list(words) if words else []
+
     def state(self, db: Session, run: Run, step_id: str) -> dict[str, Any] | None:
         row = db.exec(
             select(StepState.data).where(StepState.run_id == run.id, StepState.step_id == step_id)
@@ -114,23 +137,43 @@ class Reader:
         return dict(row) if row is not None else None
 
     def entries(self, db: Session, run: Run, step: Step, exercise: AnyExercise) -> list[Entry[Any]]:
+        """The answers every screen, result, export and poster reads: not those the tovholder
+        hid, nor those the word filter holds."""
+        return self._read(db, run, step, exercise)[0]
+
+    def _read(
+        self, db: Session, run: Run, step: Step, exercise: AnyExercise
+    ) -> tuple[list[Entry[Any]], list[Card], int, int]:
         rows = db.exec(
-            select(Answer.id, Answer.payload, Answer.participant_id, Participant.unit)
+            select(Answer, Participant.unit)
             .join(Participant, col(Participant.id) == col(Answer.participant_id))
             .where(Answer.run_id == run.id, Answer.step_id == step.id)
             .order_by(col(Answer.id))
         ).all()
         entries: list[Entry[Any]] = []
-        for aid, payload, pid, unit in rows:
+        cards: list[Card] = []
+        hidden = held = 0
+        settings = exercise.settings(step.settings) if exercise.takes_text else None
+        for row, unit in rows:
+            aid, pid = row.id, row.participant_id
             try:
-                answer = exercise.load_answer(payload)
+                answer = exercise.load_answer(row.payload)
             except ValidationError as exc:
                 if self.unreadable is None:
                     raise
                 self._set_aside(run, step, aid or 0, exc)
                 continue
-            entries.append(Entry(id=aid or 0, answer=answer, participant=pid, unit=unit))
-        return entries
+            state = "hidden" if row.hidden_at is not None else "held" if row.held else "shown"
+            if settings is not None:
+                cards.append(Card(answer_id=aid or 0, text=exercise.card_text(settings, answer), state=state))
+            if state == "hidden":
+                hidden += 1
+            elif state == "held":
+                held += 1
+            else:
+                entries.append(Entry(id=aid or 0, answer=answer, participant=pid, unit=unit))
+        cards.reverse()
+        return entries, cards, hidden, held
 
     def _set_aside(self, run: Run, step: Step, answer_id: int, exc: ValidationError) -> None:
         assert self.unreadable is not None
@@ -218,7 +261,7 @@ class Reader:
         exercise = self.registry[step.exercise]
         settings = exercise.settings(step.settings)
         ctx = self.context(db, run, flow, step, unit=unit)
-        entries = self.entries(db, run, step, exercise)
+        entries, cards, hidden, held = self._read(db, run, step, exercise)
         return StepView(
             index=index,
             step=step,
@@ -229,4 +272,7 @@ class Reader:
             answer_count=len(entries),
             answered_count=len({e.participant for e in entries}),
             entries=entries,
+            hidden_count=hidden,
+            held_count=held,
+            cards=cards,
         )

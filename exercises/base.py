@@ -246,6 +246,9 @@ class Exercise(ABC, Generic[S, A, R]):
     result_model: ClassVar[type[BaseModel]]  # what aggregate() returns
     collects_answers: ClassVar[bool] = True
     has_actions: ClassVar[bool] = False  # the tovholder acts on the step (console.html)
+    # People write text here: the console lists the cards to hide (card_text), and a sent answer
+    # can be edited (form_values) until the step closes or its results are shown.
+    takes_text: ClassVar[bool] = False
     # It runs a countdown of its own (a timer, a speaking round): the console offers no step timer.
     keeps_time: ClassVar[bool] = False
     # An answer names units by the rater's own (a matrix): the exports withhold its content for a
@@ -334,6 +337,22 @@ class Exercise(ABC, Generic[S, A, R]):
         return self.initial_state(settings, ctx)
 
     # --- what it gives the exports and the posters ----------------------------------------------
+
+    # --- moderation --------------------------------------------------------------------------
+
+    def card_text(self, settings: S, answer: A) -> str:
+        """What a person wrote in an answer, as the tovholder's moderation list shows it and the
+        word filter reads it. "" (the default): the answer has no text of its own, and its step is
+        not moderated."""
+        return ""
+
+    def form_values(self, settings: S, answer: A) -> dict[str, str]:
+        """A sent answer as the phone's form fields, to edit it. By default its text fields by
+        name; {} where the answer has other fields (it can then only be withdrawn)."""
+        dumped = answer.model_dump(mode="json")
+        if not dumped or not all(isinstance(v, str) for v in dumped.values()):
+            return {}
+        return dumped
 
     def answer_text(self, settings: S, answer: A, result: R, words: Words) -> str:
         """One answer as a readable text, for the CSV export's `answer` column. By default its

@@ -32,7 +32,7 @@ def test_demo_fills_every_answering_step_of_each_flow_with_three_units(
 ) -> None:
     flow = FLOWS[flow_name]
     for locale in flow.locales:
-        run_id = make_demo_run(settings, flow_name, 30, random.Random(7), locale=locale, units=3)
+        run_id = make_demo_run(settings, flow_name, 12, random.Random(7), locale=locale, units=3)
         engine = sa.create_engine(settings.resolved_database_url)
         with engine.connect() as conn:
             per_step = dict(

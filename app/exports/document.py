@@ -74,6 +74,10 @@ class StepExport(_Model):
     off: bool
     collects_answers: bool
     answers: list[AnswerExport]
+    hidden: int = Field(
+        default=0,
+        description="Answers the tovholder hid, or the word filter held: left out of answers and result.",
+    )
     result: dict[str, Any] = Field(description="The exercise's result model, dumped as JSON (anonymised).")
     state: StepStateExport | None
 
@@ -127,6 +131,7 @@ def build_export(data: SessionData, exported_at: datetime | None = None) -> Sess
                 off=sv.step.off,
                 collects_answers=sv.exercise.collects_answers,
                 answers=[_answer_export(r) for r in by_step.get(sv.step.id, [])],
+                hidden=sv.hidden_count + sv.held_count,
                 result=scrub(sv.result.model_dump(mode="json"), data.public_ids),
                 state=(
                     StepStateExport(

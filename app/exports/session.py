@@ -101,7 +101,11 @@ def load_session(engine: Engine, reader: Reader, run_id: int) -> SessionData:
         participants = db.exec(
             select(Participant).where(Participant.run_id == run_id).order_by(col(Participant.id))
         ).all()
-        answers = list(db.exec(select(Answer).where(Answer.run_id == run_id).order_by(col(Answer.id))).all())
+        # What the tovholder hid, and what the word filter still holds, stays out of the exports.
+        shown = select(Answer).where(
+            Answer.run_id == run_id, col(Answer.hidden_at).is_(None), col(Answer.held).is_(False)
+        )
+        answers = list(db.exec(shown.order_by(col(Answer.id))).all())
         states = {s.step_id: s for s in db.exec(select(StepState).where(StepState.run_id == run_id)).all()}
     has_units = bool(team and team.units)
     labels = unit_labels({p.id or 0: p.unit for p in participants}, has_units, reader.min_group_size)

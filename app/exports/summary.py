@@ -32,6 +32,12 @@ def step_results(data: SessionData, sv: StepView) -> list[str]:
     if left_out:
         note = words.gettext(N_("Answers left out, as they do not fit this step: %(num)d"), num=left_out)
         lines += [md_em(note), ""]
+    hidden = sv.hidden_count + sv.held_count
+    if hidden:
+        note = words.ngettext(
+            "%(num)d answer hidden by the tovholder", "%(num)d answers hidden by the tovholder", hidden
+        )
+        lines += [md_em(note), ""]
     result = own_result(data, sv)
     if isinstance(result, ResultMismatch):
         reason = md(str(result))

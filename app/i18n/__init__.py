@@ -32,7 +32,9 @@ LANGUAGE_NAMES = {
 _current: ContextVar[str] = ContextVar("tovholder_locale", default=DEFAULT_LOCALE)
 
 
+@cache
 def available_locales() -> tuple[str, ...]:
+    """The catalogues there are (read once: a new catalogue needs a restart anyway)."""
     found = {p.parent.parent.name for p in HERE.glob("*/LC_MESSAGES/messages.po")}
     return tuple(sorted(found | {DEFAULT_LOCALE}, key=lambda x: (x != DEFAULT_LOCALE, x)))
 

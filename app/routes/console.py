@@ -108,6 +108,19 @@ def hide(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> R
     return _region(request, house, run_id, form.region, change)
 
 
+class JoinControl(Control):
+    shown: bool = True
+
+
+@router.post("/runs/{run_id}/join-code", dependencies=[Csrf, Owned])
+def join_code(
+    request: Request, house: HouseDep, run_id: int, form: Annotated[JoinControl, Form()]
+) -> Response:
+    """Shows or hides the QR code and join code in the projector's corner (the console, or J)."""
+    change = partial(house.runner.show_join, run_id, form.shown, form.version)
+    return _region(request, house, run_id, form.region, change)
+
+
 @router.post("/runs/{run_id}/timer", dependencies=[Csrf, Owned])
 def timer(request: Request, house: HouseDep, run_id: int, form: TimerForm) -> Response:
     change = partial(house.runner.set_timer, run_id, form.seconds or None, form.version)
@@ -135,4 +148,35 @@ def step_action(
         raise Refusal(N_("The form had too many fields."))
     own = {k: v for k, v in fields.items() if isinstance(v, str) and k not in CONTROL_FIELDS}
     change = partial(house.runner.act, run_id, step_id[:64], action[:32], own, form.version)
+    return _region(request, house, run_id, form.region, change)
+
+
+# Moderation: a card off every screen, back again, and the word filter that holds cards.
+
+
+@router.post("/runs/{run_id}/answers/{answer_id}/hide", dependencies=[Csrf, Owned])
+def hide_answer(
+    request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
+) -> Response:
+    change = partial(house.runner.hide_answer, run_id, answer_id, form.version)
+    return _region(request, house, run_id, form.region, change)
+
+
+@router.post("/runs/{run_id}/answers/{answer_id}/show", dependencies=[Csrf, Owned])
+def show_answer(
+    request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
+) -> Response:
+    change = partial(house.runner.show_answer, run_id, answer_id, form.version)
+    return _region(request, house, run_id, form.region, change)
+
+
+class WordFilterForm(Control):
+    words: str = Field(default="", max_length=8000)
+
+
+@router.post("/runs/{run_id}/word-filter", dependencies=[Csrf, Owned])
+def word_filter(
+    request: Request, house: HouseDep, run_id: int, form: Annotated[WordFilterForm, Form()]
+) -> Response:
+    change = partial(house.runner.set_word_filter, run_id, form.words, form.version)
     return _region(request, house, run_id, form.region, change)

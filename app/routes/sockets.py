@@ -15,7 +15,7 @@ from app.deps import LANG_COOKIE, PARTICIPANT_COOKIE
 from app.errors import Refusal
 from app.house import House
 from app.realtime import room
-from app.runner import answer_input
+from app.runner import Sent, answer_input
 from exercises.base import N_
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ def install(house: House) -> None:
             return None
         assert run.id is not None
         if role in ("projector", "console"):
-            account = house.signer.loads(cookies.get(auth.LOGIN_COOKIE))
-            if account is None or run.facilitator_id not in (None, account):
+            account = house.accounts.logged_in(house.signer.loads(cookies.get(auth.LOGIN_COOKIE)))
+            if account is None or run.facilitator_id != account.id:
                 return None
             return {"role": role, "run_id": run.id}, room(run.id, role)
         if role == "phone":
@@ -72,7 +72,13 @@ def install(house: House) -> None:
             if participant.run_id != run.id:
                 return None
             locale = _phone_locale(environ, cookies, data.get("locale"))
-            session = {"role": "phone", "run_id": run.id, "token": token, "locale": locale}
+            session = {
+                "role": "phone",
+                "run_id": run.id,
+                "token": token,
+                "locale": locale,
+                "public_id": participant.public_id or "",
+            }
             return session, room(run.id, "phones", locale)
         return None
 
@@ -84,7 +90,11 @@ def install(house: House) -> None:
             return False
         session, joined = admitted
         await sio.save_session(sid, session)
-        await sio.enter_room(sid, joined)
+        if session["role"] == "phone":
+            run_id, locale = session["run_id"], session["locale"]
+            await house.realtime.phone_entered(sid, run_id, locale, session["public_id"])
+        else:
+            await sio.enter_room(sid, joined)
         return True
 
     def screen(session: dict[str, Any], known: object) -> dict[str, Any] | None:
@@ -107,7 +117,7 @@ def install(house: House) -> None:
         known = data.get("version") if isinstance(data, dict) else None
         return await asyncio.to_thread(screen, session, known)
 
-    def store(session: dict[str, Any], data: object) -> dict[str, Any]:
+    def sent(session: dict[str, Any], data: object) -> Sent:
         if (
             session.get("role") != "phone"
             or not isinstance(data, dict)
@@ -117,9 +127,8 @@ def install(house: House) -> None:
                 N_("The form was incomplete or malformed (%(fields)s). Reload the page and try again."),
                 fields="fields",
             )
-        sent = answer_input({**data["fields"], "step": data.get("step", ""), "key": data.get("key", "")})
-        result = runner.submit_answer(session["token"], sent.step_id, sent.fields, sent.key)
-        return {"ok": True, "created": result.created, "version": result.view.run.version}
+        parsed = answer_input({**data["fields"], "step": data.get("step", ""), "key": data.get("key", "")})
+        return Sent(token=session["token"], step_id=parsed.step_id, fields=parsed.fields, key=parsed.key)
 
     @sio.event  # type: ignore[untyped-decorator]
     async def answer(sid: str, data: Any = None) -> dict[str, Any]:
@@ -128,7 +137,8 @@ def install(house: House) -> None:
         session = await sio.get_session(sid)
         locale = session.get("locale", i18n.DEFAULT_LOCALE)
         try:
-            return await asyncio.to_thread(store, session, data)
+            stored = await house.answers.submit(sent(session, data))
+            return {"ok": True, "created": stored.created, "version": stored.version}
         except Refusal as exc:
             return _refused(exc.status_code, locale, exc.message, **exc.params)
         except Exception:

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from app.errors import Conflict, InvalidInput, Refusal
 from app.models import Answer, Participant, Run, RunStatus
-from app.runner.base import RunnerBase
+from app.runner.moderation import Moderation
 from app.views import PhoneView
 from exercises import AnswerInvalid
 from exercises.base import N_, clean_text
@@ -83,11 +83,21 @@ class SubmitResult:
     view: PhoneView
 
 
-class Answers(RunnerBase):
-    def join(self, code: str, display_name: str | None = None, unit: str | None = None) -> Participant:
+class Answers(Moderation):
+    def join(
+        self, code: str, display_name: str | None = None, unit: str | None = None, most: int | None = None
+    ) -> Participant:
+        """A new phone in the session of `code`; `most`: refused when it has that many already."""
         run = self.run_by_code(code)
         if run.status == RunStatus.closed:
             raise Conflict(N_("This session has ended. Thank you for taking part!"))
+        if most is not None:
+            with self._session() as db:
+                count = db.exec(
+                    select(func.count()).select_from(Participant).where(Participant.run_id == run.id)
+                ).one()
+            if count >= most:
+                raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
         name = None
         if display_name and display_name.strip():
             try:
@@ -150,13 +160,14 @@ class Answers(RunnerBase):
             except AnswerInvalid as exc:
                 raise InvalidInput(exc.message, **exc.params) from None
             limit = exercise.max_answers(settings, ctx)
+            held = exercise.takes_text and self._holds(db, run, exercise.card_text(settings, answer))
             # Each lost race means another answer of this person took a place, so `limit` + 1
             # tries always end in a stored answer, a stored twin, or a full step.
             for _ in range(limit + 1):
                 count = _count(db, participant, step_id)
                 if count >= limit:
                     raise Conflict(N_("You have sent all the answers this step takes."))
-                db.add(_row(participant, step_id, count + 1, key, answer))
+                db.add(_row(participant, step_id, count + 1, key, answer, held=held))
                 try:
                     db.commit()
                     break
@@ -196,8 +207,11 @@ class Answers(RunnerBase):
         self.notifier.notify(run_id, "tally")
 
 
-def _row(participant: Participant, step_id: str, seq: int, key: str, answer: BaseModel) -> Answer:
+def _row(
+    participant: Participant, step_id: str, seq: int, key: str, answer: BaseModel, *, held: bool = False
+) -> Answer:
     return Answer(
+        held=held,
         run_id=participant.run_id,
         participant_id=participant.id or 0,
         step_id=step_id,

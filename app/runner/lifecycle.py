@@ -117,6 +117,13 @@ class Lifecycle(RunnerBase):
         self.notifier.notify(run_id, "reveal")
         return run
 
+    def show_join(self, run_id: int, shown: bool, expected_version: int | None = None) -> Run:
+        """Shows or hides the QR code and join code in the projector's corner."""
+        with self._session() as db:
+            run = self._change(db, self._run(db, run_id), expected_version, join_shown=shown)
+        self.notifier.notify(run_id, "reveal")
+        return run
+
     def set_timer(self, run_id: int, seconds: int | None, expected_version: int | None = None) -> Run:
         if seconds is not None and not 0 < seconds <= MAX_TIMER_SECONDS:
             raise InvalidInput(N_("A timer runs from 1 second to 4 hours."))

@@ -112,6 +112,7 @@ def _full_label(iso: str, locale: str) -> str:
 
 class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsResult]):
     name = "commitments"
+    takes_text = True
     settings_model = CommitmentsSettings
     answer_model = CommitmentsAnswer
     result_model = CommitmentsResult
@@ -243,6 +244,9 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
         while day.weekday() >= 5:
             day += timedelta(days=1)
         return {"follow_up": day.isoformat()}
+
+    def card_text(self, settings: CommitmentsSettings, answer: CommitmentsAnswer) -> str:
+        return " · ".join(t for t in (answer.what, answer.who, answer.when) if t)
 
     def answer_text(
         self,

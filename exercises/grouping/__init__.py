@@ -95,6 +95,7 @@ def _words(text: str) -> set[str]:
 
 class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
     name = "grouping"
+    takes_text = True
     settings_model = GroupingSettings
     answer_model = GroupingAnswer
     result_model = GroupingResult
@@ -319,6 +320,9 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
                     index = rng.randrange(len(groups))
             groups[index]["cards"].append(card.id)
         return {"groups": groups}
+
+    def card_text(self, settings: GroupingSettings, answer: GroupingAnswer) -> str:
+        return answer.text
 
     def answer_text(
         self, settings: GroupingSettings, answer: GroupingAnswer, result: GroupingResult, words: Words

@@ -33,6 +33,7 @@ class OpenTextResult(BaseModel):
 
 class OpenText(Exercise[OpenTextSettings, OpenTextAnswer, OpenTextResult]):
     name = "open_text"
+    takes_text = True
     settings_model = OpenTextSettings
     answer_model = OpenTextAnswer
     result_model = OpenTextResult
@@ -59,6 +60,9 @@ class OpenText(Exercise[OpenTextSettings, OpenTextAnswer, OpenTextResult]):
             return []
         k = rng.randint(1, min(settings.max_cards, 2, len(samples)))
         return [OpenTextAnswer(text=t[: settings.max_length]) for t in rng.sample(list(samples), k)]
+
+    def card_text(self, settings: OpenTextSettings, answer: OpenTextAnswer) -> str:
+        return answer.text
 
     def answer_text(
         self, settings: OpenTextSettings, answer: OpenTextAnswer, result: OpenTextResult, words: Words

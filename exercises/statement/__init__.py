@@ -102,6 +102,7 @@ def _int(value: Any) -> int | None:
 
 class Statement(Exercise[StatementSettings, StatementAnswer, StatementResult]):
     name = "statement"
+    takes_text = True
     settings_model = StatementSettings
     answer_model = StatementAnswer
     result_model = StatementResult
@@ -226,6 +227,9 @@ class Statement(Exercise[StatementSettings, StatementAnswer, StatementResult]):
         ctx: StepContext,
     ) -> dict[str, Any]:
         return self.final_state(settings, samples, ctx)
+
+    def card_text(self, settings: StatementSettings, answer: StatementAnswer) -> str:
+        return answer.comment
 
     def answer_text(
         self, settings: StatementSettings, answer: StatementAnswer, result: StatementResult, words: Words

@@ -44,6 +44,7 @@ class WordCloudResult(BaseModel):
 
 class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer, WordCloudResult]):
     name = "word_cloud"
+    takes_text = True
     settings_model = WordCloudSettings
     answer_model = WordCloudAnswer
     result_model = WordCloudResult
@@ -88,6 +89,9 @@ class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer, WordCloudResult]):
         # Weighted towards the first samples, so a few words stand out as in a real room.
         chosen = {rng.choices(list(samples), weights=range(len(samples), 0, -1))[0] for _ in range(k)}
         return [WordCloudAnswer(word=w[: settings.max_length]) for w in sorted(chosen)]
+
+    def card_text(self, settings: WordCloudSettings, answer: WordCloudAnswer) -> str:
+        return answer.word
 
     def answer_text(
         self, settings: WordCloudSettings, answer: WordCloudAnswer, result: WordCloudResult, words: Words

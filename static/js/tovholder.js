@@ -71,10 +71,10 @@
   }
 
   // ---- Keyboard (projector, console) ----
-  var KEYS = {ArrowRight: "next", PageDown: "next", ArrowLeft: "back", PageUp: "back", " ": "reveal"};
+  var KEYS = {ArrowRight: "next", PageDown: "next", ArrowLeft: "back", PageUp: "back", " ": "reveal", j: "join", J: "join"};
   function onKey(e) {
     var name = KEYS[e.key];
-    if (!name || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    if (!name || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || (e.shiftKey && e.key !== "J")) return;
     var t = e.target;
     if (t && (t.isContentEditable || (t.closest && t.closest("input, textarea, select")))) return;
     var btn = document.querySelector('[data-key="' + name + '"]');
