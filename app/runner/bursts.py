@@ -105,6 +105,7 @@ class Bursts(Answers):
         runs: dict[int, Run] = {}
         steps: dict[tuple[int, str, str | None], _Step] = {}
         counts: dict[tuple[int, str], int] = {}
+        counted: set[str] = set()  # the steps whose counts are read
         for i, sent in enumerate(burst):
             if out[i] is not None:
                 continue
@@ -125,10 +126,10 @@ class Bursts(Answers):
                 except AnswerInvalid as exc:
                     raise InvalidInput(exc.message, **exc.params) from None
                 where = (participant.id, sent.step_id)
-                if where not in counts:
+                if sent.step_id not in counted:
                     counts.update(_counts(db, sent.step_id, ids))
-                    counts.setdefault(where, 0)
-                if counts[where] >= at.limit:
+                    counted.add(sent.step_id)
+                if counts.setdefault(where, 0) >= at.limit:
                     raise Conflict(N_("You have sent all the answers this step takes."))
             except Refusal as exc:
                 out[i] = exc
