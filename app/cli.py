@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from app.config import ROOT, Settings
 
+POSTER_KINDS = ("core-task", "coordination", "lessons", "alliance", "safety")  # app.posters imports Typst
+
 if TYPE_CHECKING:
     from app.models import Run
     from app.runner import Runner
@@ -378,9 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     poster = sub.add_parser("poster", help="print a team's poster from a session as PDF or PNG")
     poster.add_argument("run", metavar="RUN", help="the session's id (as in its address) or its code")
-    poster.add_argument(
-        "--kind", required=True, choices=("core-task", "coordination", "lessons", "alliance", "safety")
-    )
+    poster.add_argument("--kind", required=True, choices=POSTER_KINDS)
     poster.add_argument("--format", default="pdf", choices=("pdf", "png"), help="the file's format")
     poster.add_argument("--paper", default="a3", choices=("a3", "a4"))
     poster.add_argument("--orientation", default="portrait", choices=("portrait", "landscape"))
