@@ -18,6 +18,7 @@ from app.exports import Exports
 from app.flow_copies import FlowCopies
 from app.flows import load_flows
 from app.posters.build import Posters
+from app.program import Program
 from app.ratelimits import Limits
 from app.realtime import Push, Realtime, room
 from app.results_links import ResultsLinks
@@ -50,6 +51,7 @@ class House:
         reader = Reader(self.registry, settings.min_group_size)
         self.exports = Exports(self.engine, reader)
         self.posters = Posters(self.engine, reader)
+        self.program = Program(self.engine, reader, settings.min_group_size)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
         self.limits = Limits(settings.redis_url, settings.redis_channel)

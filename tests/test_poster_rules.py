@@ -322,7 +322,16 @@ def test_a_card_the_tovholder_hid_is_left_out_and_counted(world: World) -> None:
     try:
         after = world.posters.collect("coordination", run_id=run_id).data
         assert target not in [i.text for s in after.sections for i in s.items]
-        assert f"{len(ids)} answer" in after.footer and "hidden by the tovholder" in after.footer
+        assert after.footer != before.footer and f" · {len(ids)} " in after.footer
     finally:
         for answer_id in ids:
             runner.show_answer(run_id, answer_id)
+
+
+def test_the_posters_show_what_starts_now_and_what_needs_a_decision_elsewhere(world: World) -> None:
+    data = world.posters.build(world.runs["reflection"], "core-task").data
+    elsewhere = [c for c in data.commitments if c.where]
+    assert elsewhere and any(not c.where for c in data.commitments)
+    text = squeezed(text_of(world.pdf("core-task")))
+    assert squeezed(data.elsewhere_heading) in text
+    assert all(squeezed(c.where) in text for c in elsewhere)

@@ -103,6 +103,8 @@ def assemble(
         commitments=commitments,
         commitments_labels=(_(N_("What")), _(N_("Who")), _(N_("By when"))),
         commitments_heading=commitments_heading,
+        elsewhere_heading=_(N_("Needs a decision in another forum")),
+        where_label=_(N_("Where it is decided")),
         follow_up=follow_up,
         appendix_heading=_(N_("All the cards")),
         footer=footer,
