@@ -315,6 +315,18 @@ class Exercise(ABC, Generic[S, A, R]):
     def initial_state(self, settings: S, ctx: StepContext) -> dict[str, Any]:
         return {}
 
+    def phone_audiences(self, settings: S, result: R, ctx: StepContext) -> dict[str, tuple[str, ...]]:
+        """Phones that see a screen of their own on this step (a group's, a unit's): each
+        audience's people by public id, so the screen is drawn once per audience and goes only
+        to them. {} (the default): every phone sees the same screen."""
+        return {}
+
+    def for_audience(
+        self, settings: S, result: R, ctx: StepContext, audience: str | None
+    ) -> tuple[R, StepContext]:
+        """The result and context the phones of `audience` see (None: phones in no audience)."""
+        return result, ctx
+
     def act(
         self, settings: S, state: Mapping[str, Any], action: str, form: Mapping[str, Any], ctx: StepContext
     ) -> dict[str, Any]:
