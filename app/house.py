@@ -34,7 +34,12 @@ class House:
         self.registry = build_registry()
         self.flows = load_flows(settings.sessions_dir, self.registry)
         self.engine = make_engine(settings.resolved_database_url)
-        self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds, settings.redis_channel)
+        self.realtime = Realtime(
+            settings.redis_url,
+            settings.coalesce_seconds,
+            settings.redis_channel,
+            public_url=settings.resolved_public_url,
+        )
         self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
         # The phones' socket answers: a burst is stored in one transaction, each acked after it.
         self.answers: Batcher[Sent, Stored] = Batcher(self.runner.store_burst, max_items=MAX_BURST)

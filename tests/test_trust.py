@@ -185,14 +185,14 @@ def test_a_room_of_forty_joins_freely_but_a_script_is_stopped(inproc: InProcess)
 
 def test_p_answers_as_j_does_for_an_unknown_code_and_is_limited(inproc: InProcess) -> None:
     _, code = start_run(inproc.login())
-    wrong = other_code(code, "HH")
+    wrong = other_code(code, "BB")
     guesser = inproc.client()
     by_j = guesser.get(f"/j/{wrong}")
     by_p = guesser.get(f"/p/{wrong}")
     assert by_p.status_code == by_j.status_code == 404
     # The same page, but for the language links back to the address it was asked at.
     assert without_times(by_p.text).replace(f"/p/{wrong}", f"/j/{wrong}") == without_times(by_j.text)
-    statuses = [guesser.get(f"/p/{other_code(code, 'HH')[:2]}{n:04d}").status_code for n in range(40)]
+    statuses = [guesser.get(f"/p/{other_code(code, 'BB')[:2]}{n:04d}").status_code for n in range(40)]
     assert 429 in statuses
 
 
@@ -249,7 +249,7 @@ def test_a_demo_made_before_any_account_belongs_to_the_first_account(fresh_inpro
     for path in ("results", "console", "export.csv"):
         assert later.get(f"/runs/{run_id}/{path}").status_code == 404, path
     assert f"/runs/{run_id}/" not in later.get("/dashboard").text
-    assert later.post(f"/runs/{run_id}/results/delete").status_code == 404
+    assert later.post(f"/runs/{run_id}/results/delete", data={"confirm": "yes"}).status_code == 404
 
 
 # --- 10. Hardening -----------------------------------------------------------------------------------

@@ -85,7 +85,11 @@ def install(house: House) -> None:
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth_data: Any = None) -> bool:
         data = auth_data if isinstance(auth_data, dict) else {}
-        admitted = await asyncio.to_thread(admit, data, environ)
+        try:
+            admitted = await asyncio.to_thread(admit, data, environ)
+        except Exception:  # a lone surrogate in a token, say: refused, and said once
+            log.warning("socket connection refused: malformed auth", exc_info=True)
+            return False
         if admitted is None:
             return False
         session, joined = admitted
@@ -112,10 +116,21 @@ def install(house: House) -> None:
 
     @sio.event  # type: ignore[untyped-decorator]
     async def sync(sid: str, data: Any = None) -> dict[str, Any] | None:
-        """A (re)connected client says which version it shows; it gets the current screen."""
+        """A (re)connected client says which version it shows; it gets the current screen, or
+        `{"ok": false, ...}` when there is none for it (its session was deleted, say)."""
         session = await sio.get_session(sid)
         known = data.get("version") if isinstance(data, dict) else None
-        return await asyncio.to_thread(screen, session, known)
+        locale = session.get("locale", i18n.DEFAULT_LOCALE)
+        try:
+            return await asyncio.to_thread(screen, session, known)
+        except Refusal as exc:
+            log.warning("socket sync refused (%s)", exc.status_code, extra={"run_id": session.get("run_id")})
+            return _refused(exc.status_code, locale, exc.message, **exc.params)
+        except Exception:
+            log.exception("sync failed", extra={"run_id": session.get("run_id")})
+            return _refused(
+                500, locale, N_("Something went wrong on our side. Please try again in a moment.")
+            )
 
     def sent(session: dict[str, Any], data: object) -> Sent:
         if (
@@ -140,6 +155,8 @@ def install(house: House) -> None:
             stored = await house.answers.submit(sent(session, data))
             return {"ok": True, "created": stored.created, "version": stored.version}
         except Refusal as exc:
+            if exc.status_code == 400:  # malformed, not a person's slip: once in the log
+                log.warning("socket answer refused as malformed", extra={"run_id": session.get("run_id")})
             return _refused(exc.status_code, locale, exc.message, **exc.params)
         except Exception:
             log.exception("answer failed", extra={"run_id": session.get("run_id")})
