@@ -52,7 +52,7 @@ class House:
         self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
-        self.limits = Limits(settings.redis_url, settings.redis_channel)
+        self.limits = Limits(settings.redis_url, settings.redis_channel, enabled=settings.rate_limits)
         self._qr: dict[str, Markup] = {}
 
     def join_url(self, code: str) -> str:
