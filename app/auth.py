@@ -1,11 +1,15 @@
-"""Tovholder accounts: scrypt password hashes, a signed login cookie, the first-start setup link."""
+"""Tovholder accounts: scrypt password hashes, logins the server keeps (and can end) behind a signed
+cookie, the CSRF token of a login, the first-start setup link."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
 import secrets
+from datetime import timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import update
@@ -13,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from app.db import session_scope
-from app.models import Facilitator, SetupToken, utcnow
+from app.models import Facilitator, Login, Run, SetupToken, Team, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +65,34 @@ def _checked(email: str, name: str, password: str) -> tuple[str, str]:
 
 
 class CookieSigner:
+    """The login cookie: a login's token, signed. And the CSRF token of a login, derived from it,
+    so a token planted in a cookie by another page never matches."""
+
     def __init__(self, secret: str) -> None:
         self._s = URLSafeTimedSerializer(secret, salt="tovholder-login")
+        self._csrf_key = hashlib.sha256(b"tovholder-csrf:" + secret.encode()).digest()
 
-    def dumps(self, account_id: int) -> str:
-        return self._s.dumps({"f": account_id})
+    def dumps(self, login_token: str) -> str:
+        return self._s.dumps({"l": login_token})
 
-    def loads(self, value: str | None) -> int | None:
+    def loads(self, value: str | None) -> str | None:
+        """The login token in a cookie whose signature holds, else None."""
         if not value:
             return None
         try:
             data = self._s.loads(value, max_age=LOGIN_MAX_AGE)
         except BadSignature:
             return None
-        account = data.get("f") if isinstance(data, dict) else None
-        return account if isinstance(account, int) else None
+        token = data.get("l") if isinstance(data, dict) else None
+        return token if isinstance(token, str) else None
+
+    def csrf_for(self, cookie: str | None) -> str | None:
+        """The CSRF token of the login in this cookie (None without a login)."""
+        token = self.loads(cookie)
+        if token is None:
+            return None
+        digest = hmac.new(self._csrf_key, token.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _token_hash(token: str) -> str:
@@ -110,11 +127,79 @@ class Accounts:
             raise AccountError("An account with this email exists already.")
         account = Facilitator(email=email, name=name, password_hash=hash_password(password))
         with session_scope(self.engine) as db:
+            first = not db.exec(select(func.count()).select_from(Facilitator)).one()
             db.add(account)
+            db.flush()
+            if first:
+                _adopt_ownerless(db, account)
             db.commit()
             db.refresh(account)
         log.info("account created", extra={"facilitator_id": account.id})
         return account
+
+    # --- logins ---------------------------------------------------------------------------------
+
+    def start_login(self, account_id: int) -> str:
+        """A new login of this account: its token, for the signed cookie."""
+        token = secrets.token_urlsafe(32)
+        with session_scope(self.engine) as db:
+            db.add(Login(token_hash=_token_hash(token), facilitator_id=account_id))
+            db.commit()
+        return token
+
+    def logged_in(self, token: str | None) -> Facilitator | None:
+        """The account of a login that has not ended (logged out, revoked or too old)."""
+        if not token:
+            return None
+        oldest = utcnow() - timedelta(seconds=LOGIN_MAX_AGE)
+        with session_scope(self.engine) as db:
+            query = (
+                select(Facilitator)
+                .join(Login, col(Login.facilitator_id) == col(Facilitator.id))
+                .where(
+                    Login.token_hash == _token_hash(token),
+                    col(Login.revoked_at).is_(None),
+                    col(Login.created_at) > oldest,
+                )
+            )
+            return db.exec(query).first()
+
+    def end_login(self, token: str | None) -> None:
+        if not token:
+            return
+        with session_scope(self.engine) as db:
+            db.execute(
+                update(Login)
+                .where(col(Login.token_hash) == _token_hash(token), col(Login.revoked_at).is_(None))
+                .values(revoked_at=utcnow())
+            )
+            db.commit()
+
+    def end_all_logins(self, account_id: int) -> int:
+        """End every login of the account; how many there were."""
+        with session_scope(self.engine) as db:
+            ended = db.execute(
+                update(Login)
+                .where(col(Login.facilitator_id) == account_id, col(Login.revoked_at).is_(None))
+                .values(revoked_at=utcnow())
+            )
+            db.commit()
+        count = int(ended.rowcount)  # type: ignore[attr-defined]
+        log.info("logins ended", extra={"facilitator_id": account_id, "count": count})
+        return count
+
+    def change_password(self, account_id: int, password: str) -> None:
+        """A new password; every login of the account ends."""
+        if len(password) < MIN_PASSWORD or len(password) > 1024:
+            raise AccountError("A password has at least 10 characters.")
+        with session_scope(self.engine) as db:
+            account = db.get(Facilitator, account_id)
+            if account is None:
+                raise AccountError("There is no such account.")
+            account.password_hash = hash_password(password)
+            db.add(account)
+            db.commit()
+        self.end_all_logins(account_id)
 
     def authenticate(self, email: str, password: str) -> Facilitator | None:
         account = self.find(email)
@@ -159,7 +244,18 @@ class Accounts:
                     "or add an account with the tovholder command."
                 )
             db.add(account)
+            db.flush()
+            _adopt_ownerless(db, account)
             db.commit()
             db.refresh(account)
         log.info("first account created", extra={"facilitator_id": account.id})
         return account
+
+
+def _adopt_ownerless(db: Any, account: Facilitator) -> None:
+    """The first account takes the sessions and teams made before any account existed (by
+    `tovholder demo`): a session without an owner is nobody's, never everybody's."""
+    for table in (Run, Team):
+        db.execute(
+            update(table).where(col(table.facilitator_id).is_(None)).values(facilitator_id=account.id)
+        )

@@ -1,5 +1,5 @@
-"""The `tovholder` command: serve, migrate, check flows, add accounts, make demo sessions, export,
-posters."""
+"""The `tovholder` command: serve, migrate, check flows, accounts (add, password, logout-all), make
+demo sessions, export, posters."""
 
 from __future__ import annotations
 
@@ -61,8 +61,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"(phones join at {settings.resolved_public_url})",
         flush=True,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # X-Forwarded-* is believed only from the proxies TOVHOLDER_TRUSTED_PROXIES names; none by
+    # default (uvicorn's own default believes any client on 127.0.0.1).
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+    )
     return 0
+
 
 
 def cmd_flows_check(args: argparse.Namespace) -> int:
@@ -118,19 +129,25 @@ def _check_words(paths: list[Path], *, product: bool) -> int:
     return len(findings)
 
 
+def _password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password (at least 10 characters): ")
+    if password != getpass.getpass("Again: "):
+        print("the two passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from app.auth import AccountError, Accounts
     from app.db import make_engine
 
     settings = Settings()
     _migrate(settings)
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password (at least 10 characters): ")
-        if password != getpass.getpass("Again: "):
-            print("the two passwords differ", file=sys.stderr)
-            return 1
+    password = _password(args)
+    if password is None:
+        return 1
     engine = make_engine(settings.resolved_database_url)
     try:
         account = Accounts(engine).create(args.email, args.name or "", password)
@@ -140,6 +157,34 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"account {account.email} created (id {account.id})")
+    return 0
+
+
+def cmd_user_logins(args: argparse.Namespace) -> int:
+    """`user password` and `user logout-all`: either way every login of the account ends."""
+    from app.auth import AccountError, Accounts
+    from app.db import make_engine
+
+    engine = make_engine(Settings().resolved_database_url)
+    try:
+        accounts = Accounts(engine)
+        account = accounts.find(args.email)
+        if account is None or account.id is None:
+            print(f"no account with the email {args.email}", file=sys.stderr)
+            return 1
+        if args.user_command == "password":
+            password = _password(args)
+            if password is None:
+                return 1
+            accounts.change_password(account.id, password)
+            print(f"new password for {account.email}; every login of it has ended")
+        else:
+            print(f"{accounts.end_all_logins(account.id)} logins of {account.email} ended")
+    except AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -292,12 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_sub.add_parser("add", help="create an account")
     add.add_argument("email")
     add.add_argument("--name", help="the name shown on the dashboard")
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input",
-    )
     add.set_defaults(func=cmd_user_add)
+    password = user_sub.add_parser("password", help="set a new password; every login of the account ends")
+    password.add_argument("email")
+    for takes_password in (add, password):
+        takes_password.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of standard input",
+        )
+    password.set_defaults(func=cmd_user_logins)
+    logout_all = user_sub.add_parser("logout-all", help="end every login of an account")
+    logout_all.add_argument("email")
+    logout_all.set_defaults(func=cmd_user_logins)
 
     demo = sub.add_parser("demo", help="create a finished session with simulated answers")
     demo.add_argument("--flow", required=True, help="the flow's name, e.g. reflection")

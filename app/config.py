@@ -45,7 +45,13 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1, description="Sessions older than this are deleted.")
     coalesce_seconds: float = Field(default=0.25, description="Least time between two tally pushes.")
     max_body_bytes: int = 64 * 1024
-    secure_cookies: bool = False
+    secure_cookies: bool = Field(default=False, description="Secure cookies without an https public URL.")
+    max_participants: int = Field(default=500, ge=1, description="The most phones one session takes.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of the proxies whose X-Forwarded-* headers are believed; "
+        "empty: none (the client's own address counts).",
+    )
     log_level: str = "INFO"
 
     @cached_property
@@ -68,6 +74,15 @@ class Settings(BaseSettings):
         path.write_text(key)
         log.info("generated a new secret key in %s", path)
         return key
+
+    @property
+    def https(self) -> bool:
+        """Served over https (the public URL says so): secure cookies and HSTS."""
+        return self.resolved_public_url.startswith("https://")
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.secure_cookies or self.https
 
     @cached_property
     def resolved_public_url(self) -> str:

@@ -28,10 +28,18 @@ def get_house(request: Request) -> House:
 HouseDep = Annotated[House, Depends(get_house)]
 
 
+def login_token(request: Request) -> str | None:
+    """The token of the login the request's cookie carries (signed; it may have ended)."""
+    return get_house(request).signer.loads(request.cookies.get(auth.LOGIN_COOKIE))
+
+
 def optional_facilitator(request: Request) -> Facilitator | None:
-    house = get_house(request)
-    account_id = house.signer.loads(request.cookies.get(auth.LOGIN_COOKIE))
-    return house.accounts.get(account_id) if account_id is not None else None
+    """The tovholder of a login that has not ended; read once per request."""
+    if "tovholder.facilitator" not in request.scope:
+        account = get_house(request).accounts.logged_in(login_token(request))
+        request.scope["tovholder.facilitator"] = account
+    found: Facilitator | None = request.scope["tovholder.facilitator"]
+    return found
 
 
 def current_facilitator(request: Request) -> Facilitator:
@@ -45,7 +53,7 @@ CurrentFacilitator = Annotated[Facilitator, Depends(current_facilitator)]
 
 
 def owned_run(run_id: int, house: HouseDep, me: CurrentFacilitator) -> Run:
-    """The session in the address, if this tovholder owns it (or nobody does); else 404."""
+    """The session in the address, if this tovholder owns it; else 404."""
     return house.runner.get_run(run_id, me.id)
 
 
@@ -68,6 +76,11 @@ def browser_locale(request: Request) -> str:
     if chosen in i18n.available_locales():
         return str(chosen)
     return i18n.pick_locale(request.headers.get("accept-language"))
+
+
+def client_address(request: Request) -> str:
+    """The client's address (a proxy's X-Forwarded-For counts only from TOVHOLDER_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "?"
 
 
 def is_htmx(request: Request) -> bool:

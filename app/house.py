@@ -11,15 +11,17 @@ import segno
 from markupsafe import Markup
 
 from app import auth, screens
+from app.batcher import Batcher
 from app.config import Settings
 from app.db import make_engine
 from app.exports import Exports
 from app.flow_copies import FlowCopies
 from app.flows import load_flows
 from app.posters.build import Posters
+from app.ratelimits import Limits
 from app.realtime import Push, Realtime, room
 from app.results_links import ResultsLinks
-from app.runner import Runner
+from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
 from app.templating import make_env
 from app.views import Reader, RunView
@@ -32,8 +34,15 @@ class House:
         self.registry = build_registry()
         self.flows = load_flows(settings.sessions_dir, self.registry)
         self.engine = make_engine(settings.resolved_database_url)
-        self.realtime = Realtime(settings.redis_url, settings.coalesce_seconds, settings.redis_channel)
+        self.realtime = Realtime(
+            settings.redis_url,
+            settings.coalesce_seconds,
+            settings.redis_channel,
+            public_url=settings.resolved_public_url,
+        )
         self.runner = Runner(self.engine, self.flows, self.registry, self.realtime, settings.min_group_size)
+        # The phones' socket answers: a burst is stored in one transaction, each acked after it.
+        self.answers: Batcher[Sent, Stored] = Batcher(self.runner.store_burst, max_items=MAX_BURST)
         self.accounts = auth.Accounts(self.engine)
         self.teams = Teams(self.engine)
         self.flow_copies = FlowCopies(self.engine, self.registry, self.flows)
@@ -43,6 +52,7 @@ class House:
         self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
+        self.limits = Limits(settings.redis_url, settings.redis_channel)
         self._qr: dict[str, Markup] = {}
 
     def join_url(self, code: str) -> str:

@@ -12,6 +12,7 @@ import socketio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app import auth
 from app.config import ROOT, Settings
 from app.house import House
 from app.routes import (
@@ -69,6 +70,11 @@ def create_app(settings: Settings | None = None) -> Any:
     sockets.install(house)
 
     api.add_middleware(
-        SecurityMiddleware, max_body_bytes=settings.max_body_bytes, secure_cookies=settings.secure_cookies
+        SecurityMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        secure_cookies=settings.cookies_secure,
+        hsts=settings.https,
+        public_url=settings.resolved_public_url,
+        login_csrf=lambda cookies: house.signer.csrf_for(cookies.get(auth.LOGIN_COOKIE)),
     )
     return socketio.ASGIApp(house.realtime.sio, other_asgi_app=api, socketio_path="socket.io")

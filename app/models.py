@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class SnapshotJSON(TypeDecorator[Any]):
+    """JSON whose decoding is remembered (on SQLite, where it is text): a run's flow snapshot,
+    some 90 KB, comes with every load of the run and changes only when its copy is edited. The
+    decoded value is shared between loads, so nobody changes it in place (nobody does: a new
+    revision is a new value)."""
+
+    impl = JSON
+    cache_ok = True
+    _decoded: dict[str, Any] = {}  # one memory for every column of this type
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        memory = self._decoded
+
+        def process(value: Any) -> Any:
+            if not isinstance(value, str):
+                return value
+            found = memory.get(value)
+            if found is None:
+                found = json.loads(value)
+                if len(memory) >= 64:
+                    memory.clear()
+                memory[value] = found
+            return found
+
+        return process
 
 
 def _ts(**kw: Any) -> Any:
@@ -24,6 +56,17 @@ class Facilitator(SQLModel, table=True):
     name: str = Field(max_length=120)
     password_hash: str = Field(max_length=255)
     created_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class Login(SQLModel, table=True):
+    """One login of a tovholder in one browser. The login cookie carries the token, signed; only
+    its SHA-256 is kept. Logging out, a password change or `tovholder user logout-all` revoke it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    facilitator_id: int = Field(foreign_key="facilitator.id", index=True, ondelete="CASCADE")
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    revoked_at: datetime | None = _ts(nullable=True)
 
 
 class SetupToken(SQLModel, table=True):
@@ -48,7 +91,7 @@ class Run(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(index=True, unique=True, max_length=8)
     flow_name: str = Field(max_length=80)
-    flow_snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    flow_snapshot: dict[str, Any] = Field(sa_column=Column(SnapshotJSON, nullable=False))
     locale: str = Field(max_length=8)
     facilitator_id: int | None = Field(default=None, foreign_key="facilitator.id", index=True)
     status: RunStatus = Field(default=RunStatus.lobby, max_length=16)

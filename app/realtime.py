@@ -16,6 +16,7 @@ import socketio
 from socketio.packet import Packet
 
 from app.i18n import available_locales
+from app.security import origin_allowed, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +78,27 @@ class _Packet(Packet):  # type: ignore[misc]
 
 class Realtime:
     def __init__(
-        self, redis_url: str = "", coalesce_seconds: float = 0.25, channel: str = "tovholder"
+        self,
+        redis_url: str = "",
+        coalesce_seconds: float = 0.25,
+        channel: str = "tovholder",
+        public_url: str = "",
     ) -> None:
+        public = (origin_of(public_url),) if public_url else ()
+
+        def our_origin(origin: str, environ: dict[str, Any]) -> bool:
+            """A browser's socket comes from our own pages: the public URL's origin, or the
+            address it came to. (An empty list would turn engine.io's check off altogether.)"""
+            scheme = str(environ.get("wsgi.url_scheme", "http"))
+            return origin_allowed(origin, scheme, str(environ.get("HTTP_HOST", "")), public)
+
         manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             serializer=_Packet,
             client_manager=manager,
             transports=["websocket"],
-            cors_allowed_origins=[],
+            cors_allowed_origins=our_origin,
             ping_interval=20,
             ping_timeout=20,
             max_http_buffer_size=64 * 1024,

@@ -137,11 +137,17 @@ def migrated_engine(migrated_settings: Settings) -> Iterator[Engine]:
 
 @contextlib.contextmanager
 def running_inprocess(
-    templates: Templates, data_dir: Path, kind: str = "sqlite", account: bool = True
+    templates: Templates,
+    data_dir: Path,
+    kind: str = "sqlite",
+    account: bool = True,
+    url: str = "http://127.0.0.1:8000",
+    **settings: Any,
 ) -> Iterator[InProcess]:
-    """An in-process app on a fresh copy of the migrated database of `kind`."""
-    with templates.copy(kind, data_dir, account) as url:
-        app = InProcess(data_dir, url).start()
+    """An in-process app on a fresh copy of the migrated database of `kind`; `url` its public
+    URL, `settings` more of its Settings."""
+    with templates.copy(kind, data_dir, account) as database:
+        app = InProcess(data_dir, database, url=url, settings=settings).start()
         try:
             yield app
         finally:

@@ -298,14 +298,16 @@ def csrf_of(html: str) -> str:
 
 
 def login(site: Site | str, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
-    """A browser logged in through the login form, with the CSRF header htmx would send."""
+    """A browser logged in through the login form, with the CSRF header htmx would send (the
+    login's token, read from the dashboard)."""
     client = httpx.Client(base_url=site, timeout=30) if isinstance(site, str) else site.client()
     page = client.get("/login")
     response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_of(page.text)}
     )
     assert response.status_code == 303, response.text
-    client.headers["X-CSRF-Token"] = csrf_of(page.text)
+    # The token of a login is its own (rotated at login): read it from a page of the login.
+    client.headers["X-CSRF-Token"] = csrf_of(client.get("/dashboard").text)
     return client
 
 

@@ -129,6 +129,7 @@ class InProcess:
     database: str = ""  # as TOVHOLDER_DATABASE_URL; empty: the SQLite file in data_dir
     url: str = "http://127.0.0.1:8000"
     address: str = field(default_factory=_next_address)
+    settings: dict[str, Any] = field(default_factory=dict)  # more Settings (max_participants=...)
     asgi: Any = None
     env: dict[str, str] = field(init=False)
     _loop: _Loop | None = None
@@ -167,6 +168,7 @@ class InProcess:
             secret_key="test-secret-" + "x" * 20,
             log_level="WARNING",
             coalesce_seconds=0.1,
+            **self.settings,
         )
         self.asgi = create_app(settings)
         self._loop = _Loop(f"app-{self.address}")

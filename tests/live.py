@@ -80,7 +80,7 @@ class Tovholder:
         token = csrf_of(page.text)
         r = await self.http.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
         assert r.status_code == 303, r.text
-        self.http.headers["X-CSRF-Token"] = token
+        self.http.headers["X-CSRF-Token"] = csrf_of((await self.http.get("/dashboard")).text)
         self.http.headers["HX-Request"] = "true"
 
     async def start(self, flow: str = "reflection", locale: str = "en") -> tuple[int, str]:

@@ -39,6 +39,7 @@ FOUNDATIONS = (
     "app.screens",
     "app.templating",
     "app.realtime",
+    "app.batcher",
     "app.models",
     "app.db",
     "app.flows",
@@ -46,6 +47,7 @@ FOUNDATIONS = (
     "app.codes",
     "app.errors",
     "app.security",
+    "app.ratelimits",
     "app.i18n",
     "app.config",
 )

@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 from app.config import Settings
 from app.db import make_engine
 from app.flows import Flow, load_flow, validate_flow
-from app.models import RunStatus
+from app.models import Answer, RunStatus
 from app.runner import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -33,6 +33,8 @@ from app.runner import (
     NotFound,
     Refusal,
     Runner,
+    Sent,
+    Stored,
 )
 from exercises import build_registry
 from exercises.open_text import OpenTextAnswer
@@ -741,3 +743,93 @@ def test_the_shipped_reflection_flow_runs_from_lobby_to_close(
     assert count(db_path, "answer") == len(answered)
     _, _, views = runner.step_results(run.id)
     assert [v.answer_count for v in views] == [1 if s.id in answered else 0 for s in flow.steps]
+
+
+# --- a burst of answers in one transaction ---------------------------------------------------------
+
+
+def test_a_burst_stores_each_answer_once_and_refuses_each_on_its_own(
+    runner: Runner, db_path: Path, notifier: RecordingNotifier
+) -> None:
+    run_id = started(runner, RATE)
+    tokens = [joined(runner, run_id) for _ in range(4)]
+    keys = [key() for _ in tokens]
+    before = runner.submit_answer(tokens[3], "rate", {"value": "2"}, keys[3])  # sent before, over HTTP
+    assert before.created
+    burst = [
+        Sent(tokens[0], "rate", {"value": "4"}, keys[0]),
+        Sent(tokens[0], "rate", {"value": "4"}, keys[0]),  # the same answer resent
+        Sent(tokens[1], "rate", {"value": "99"}, keys[1]),  # out of range
+        Sent(tokens[2], "cards", {"text": "late"}, keys[2]),  # not the step on the screen
+        Sent(tokens[3], "rate", {"value": "2"}, keys[3]),  # stored before
+        Sent(tokens[1], "rate", {"value": "5"}, key()),  # one answer, and this one is it
+        Sent(tokens[0], "rate", {"value": "1"}, key()),  # a second answer to a one-answer step
+        Sent("nobody", "rate", {"value": "1"}, key()),
+        Sent(tokens[2], "rate", {"value": "1"}, "short"),
+    ]
+    out = runner.store_burst(burst)
+    version = runner.get_run(run_id).version
+    assert out[0] == Stored(created=True, version=version)
+    assert out[1] == Stored(created=False, version=version)
+    assert isinstance(out[2], InvalidInput)
+    assert isinstance(out[3], Conflict)
+    assert out[4] == Stored(created=False, version=version)
+    assert out[5] == Stored(created=True, version=version)
+    assert isinstance(out[6], Conflict)
+    assert isinstance(out[7], Forbidden)
+    assert type(out[8]) is Refusal
+    assert sorted(rows(db_path, "SELECT idempotency_key, seq FROM answer")) == sorted(
+        [(keys[0], 1), (keys[3], 1), (burst[5].key, 1)]
+    )
+    assert notifier.last.what == "tally" and notifier.last.answers == 3
+
+
+def test_a_burst_whose_commit_fails_stores_each_answer_on_its_own(
+    runner: Runner, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit of a burst meets a row that breaks a unique key (on PostgreSQL, a twin stored by
+    another process meanwhile): nothing of the burst stays, and each answer is stored on its own."""
+    run_id = started(runner, CARDS)
+    tokens = [joined(runner, run_id) for _ in range(3)]
+    keys = [key() for _ in tokens]
+    real = runner._burst
+    twin = runner.participant(tokens[1])
+
+    def clashing(db: Any, *args: Any) -> None:
+        real(db, *args)
+        db.add(
+            Answer(
+                run_id=run_id,
+                participant_id=twin.id,
+                step_id="cards",
+                seq=1,
+                idempotency_key=keys[1],
+                payload={},
+            )
+        )
+
+    monkeypatch.setattr(runner, "_burst", clashing)
+    burst = [
+        Sent(t, "cards", {"text": f"card {i}"}, k) for i, (t, k) in enumerate(zip(tokens, keys, strict=True))
+    ]
+    out = runner.store_burst(burst)
+    assert [o.created for o in out if isinstance(o, Stored)] == [True, True, True]
+    assert sorted(rows(db_path, "SELECT idempotency_key FROM answer")) == sorted((k,) for k in keys)
+    assert runner.store_burst(burst[:1]) == [Stored(created=False, version=runner.get_run(run_id).version)]
+
+
+def test_a_burst_holds_the_cards_the_word_filter_names(runner: Runner, db_path: Path) -> None:
+    run_id = started(runner, CARDS)
+    runner.set_word_filter(run_id, "storm*")
+    tokens = [joined(runner, run_id) for _ in range(2)]
+    out = runner.store_burst(
+        [
+            Sent(tokens[0], "cards", {"text": "A stormy night"}, key()),
+            Sent(tokens[1], "cards", {"text": "Calm"}, key()),
+        ]
+    )
+    assert all(isinstance(o, Stored) and o.created for o in out)
+    assert rows(db_path, "SELECT payload, held FROM answer ORDER BY id") == [
+        ('{"text": "A stormy night"}', 1),
+        ('{"text": "Calm"}', 0),
+    ]

@@ -9,15 +9,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import auth, i18n
-from app.deps import Csrf, CurrentFacilitator, HouseDep, browser_locale
+from app.deps import Csrf, CurrentFacilitator, HouseDep, browser_locale, client_address, login_token
 from app.errors import NotFound
 from app.routes import page
 from app.routes.errors import error_response
-from app.security import RateLimiter
+from app.security import new_csrf_cookie
 from exercises.base import N_
 
 router = APIRouter()
-login_limiter = RateLimiter(limit=10, window_seconds=60)
 
 
 def _safe_next(target: str) -> str:
@@ -25,15 +24,17 @@ def _safe_next(target: str) -> str:
 
 
 def _logged_in(house: HouseDep, account_id: int, target: str) -> Response:
+    """A new login on the server, its cookie, and a new CSRF cookie."""
     response = RedirectResponse(_safe_next(target), status_code=303)
     response.set_cookie(
         auth.LOGIN_COOKIE,
-        house.signer.dumps(account_id),
+        house.signer.dumps(house.accounts.start_login(account_id)),
         max_age=auth.LOGIN_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=house.settings.secure_cookies,
+        secure=house.settings.cookies_secure,
     )
+    new_csrf_cookie(response, house.settings.cookies_secure)
     return response
 
 
@@ -78,12 +79,13 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=200)] = "/dashboard",
 ) -> Response:
-    client = request.client.host if request.client else "?"
-    if login_limiter.blocked(f"login:{client}"):
+    # Counted per address and account: someone else's wrong tries never lock a tovholder out.
+    key = (client_address(request), email.strip().lower())
+    if house.limits.blocked("login", *key):
         return error_response(request, 429, N_("Too many tries. Wait a minute and try again."))
     account = house.accounts.authenticate(email, password)
     if account is None or account.id is None:
-        login_limiter.record(f"login:{client}")
+        house.limits.hit("login", *key)
         with i18n.use_locale(browser_locale(request)):
             error = i18n.gettext(N_("That email and password do not match an account."))
         return page(request, "auth/login.html", status_code=401, email=email, next=next, error=error)
@@ -91,9 +93,12 @@ def login(
 
 
 @router.post("/logout", dependencies=[Csrf])
-async def logout() -> Response:
+def logout(request: Request, house: HouseDep) -> Response:
+    """Ends the login on the server too: a saved copy of the cookie opens nothing."""
+    house.accounts.end_login(login_token(request))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(auth.LOGIN_COOKIE)
+    new_csrf_cookie(response, house.settings.cookies_secure)
     return response
 
 

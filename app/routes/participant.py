@@ -9,21 +9,38 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import i18n, screens
 from app.codes import look_alikes_in, normalise_code
-from app.deps import LANG_COOKIE, PARTICIPANT_COOKIE, Csrf, FormFields, HouseDep, browser_locale, is_htmx
+from app.deps import (
+    LANG_COOKIE,
+    PARTICIPANT_COOKIE,
+    Csrf,
+    FormFields,
+    HouseDep,
+    browser_locale,
+    client_address,
+    is_htmx,
+)
 from app.errors import InvalidInput, NotFound, Refusal
 from app.routes import fragment, page
 from app.routes.errors import error_response
 from app.runner import answer_input
-from app.security import RateLimiter, csrf_token
+from app.security import csrf_token
 from exercises.base import N_
 
 router = APIRouter()
-# Counts wrong codes only: a room of phones behind one address joins freely.
-join_limiter = RateLimiter(limit=20, window_seconds=60)
+TOO_MANY = N_("Too many tries. Wait a minute and try again.")
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "?"
+def _code_key(request: Request, code: str) -> tuple[str, str]:
+    """Wrong codes count per address and the code's first two characters (app/ratelimits.py)."""
+    return client_address(request), normalise_code(code)[:2]
+
+
+def _unknown_code(request: Request, house: HouseDep, code: str, exc: NotFound) -> Response:
+    """The one answer to a code that is no session's, at /j/ and at /p/ alike; counted."""
+    house.limits.hit("wrong-code", *_code_key(request, code))
+    with i18n.use_locale(browser_locale(request)):
+        error = i18n.gettext(exc.message, **exc.params)
+    return page(request, "start.html", status_code=404, error=error)
 
 
 @router.get("/")
@@ -54,25 +71,24 @@ def join_by_typed_code(request: Request, code: str = "") -> Response:
 
 
 @router.get("/lang/{locale}")
-async def choose_language(locale: str, next: str = "/") -> Response:
+async def choose_language(house: HouseDep, locale: str, next: str = "/") -> Response:
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     if locale in i18n.available_locales():
-        response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+        response.set_cookie(
+            LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", secure=house.settings.cookies_secure
+        )
     return response
 
 
 @router.get("/j/{code}")
 def join_page(request: Request, house: HouseDep, code: str) -> Response:
-    if join_limiter.blocked(f"join:{_client(request)}"):
-        return error_response(request, 429, N_("Too many tries. Wait a minute and try again."))
+    if house.limits.blocked("wrong-code", *_code_key(request, code)):
+        return error_response(request, 429, TOO_MANY)
     try:
         run = house.runner.run_by_code(code)
     except NotFound as exc:
-        join_limiter.record(f"join:{_client(request)}")
-        with i18n.use_locale(browser_locale(request)):
-            error = i18n.gettext(exc.message, **exc.params)
-        return page(request, "start.html", status_code=404, error=error)
+        return _unknown_code(request, house, code, exc)
     token = request.cookies.get(PARTICIPANT_COOKIE)
     if token:
         try:
@@ -91,13 +107,17 @@ def join(
     name: Annotated[str, Form(max_length=200)] = "",
     unit: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    if join_limiter.blocked(f"join:{_client(request)}"):
-        return error_response(request, 429, N_("Too many tries. Wait a minute and try again."))
+    address, clean = client_address(request), normalise_code(code)
+    if (
+        house.limits.blocked("wrong-code", *_code_key(request, code))
+        or house.limits.blocked("join-address", address)
+        or house.limits.blocked("join-session", clean)
+    ):
+        return error_response(request, 429, TOO_MANY)
     try:
-        participant = house.runner.join(code, name, unit or None)
-    except NotFound:
-        join_limiter.record(f"join:{_client(request)}")
-        raise
+        participant = house.runner.join(code, name, unit or None, most=house.settings.max_participants)
+    except NotFound as exc:
+        return _unknown_code(request, house, code, exc)
     except InvalidInput as exc:
         run = house.runner.run_by_code(code)
         with i18n.use_locale(browser_locale(request)):
@@ -113,21 +133,29 @@ def join(
             chosen_unit=unit,
             error=error,
         )
-    response = RedirectResponse(f"/p/{normalise_code(code)}", status_code=303)
+    house.limits.hit("join-address", address)
+    house.limits.hit("join-session", clean)
+    response = RedirectResponse(f"/p/{clean}", status_code=303)
     response.set_cookie(
         PARTICIPANT_COOKIE,
         participant.token,
         max_age=24 * 3600,
         httponly=True,
         samesite="lax",
-        secure=house.settings.secure_cookies,
+        secure=house.settings.cookies_secure,
     )
     return response
 
 
 @router.get("/p/{code}")
 def phone(request: Request, house: HouseDep, code: str) -> Response:
-    run = house.runner.run_by_code(code)
+    """Limited as /j/ is, and an unknown code answers as there: it tells nothing more."""
+    if house.limits.blocked("wrong-code", *_code_key(request, code)):
+        return error_response(request, 429, TOO_MANY)
+    try:
+        run = house.runner.run_by_code(code)
+    except NotFound as exc:
+        return _unknown_code(request, house, code, exc)
     try:
         participant = house.runner.participant(request.cookies.get(PARTICIPANT_COOKIE))
     except Refusal:

@@ -15,7 +15,7 @@ from app.deps import LANG_COOKIE, PARTICIPANT_COOKIE
 from app.errors import Refusal
 from app.house import House
 from app.realtime import room
-from app.runner import answer_input
+from app.runner import Sent, answer_input
 from exercises.base import N_
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ def install(house: House) -> None:
             return None
         assert run.id is not None
         if role in ("projector", "console"):
-            account = house.signer.loads(cookies.get(auth.LOGIN_COOKIE))
-            if account is None or run.facilitator_id not in (None, account):
+            account = house.accounts.logged_in(house.signer.loads(cookies.get(auth.LOGIN_COOKIE)))
+            if account is None or run.facilitator_id != account.id:
                 return None
             return {"role": role, "run_id": run.id}, room(run.id, role)
         if role == "phone":
@@ -85,7 +85,11 @@ def install(house: House) -> None:
     @sio.event  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: dict[str, Any], auth_data: Any = None) -> bool:
         data = auth_data if isinstance(auth_data, dict) else {}
-        admitted = await asyncio.to_thread(admit, data, environ)
+        try:
+            admitted = await asyncio.to_thread(admit, data, environ)
+        except Exception:  # a lone surrogate in a token, say: refused, and said once
+            log.warning("socket connection refused: malformed auth", exc_info=True)
+            return False
         if admitted is None:
             return False
         session, joined = admitted
@@ -112,12 +116,23 @@ def install(house: House) -> None:
 
     @sio.event  # type: ignore[untyped-decorator]
     async def sync(sid: str, data: Any = None) -> dict[str, Any] | None:
-        """A (re)connected client says which version it shows; it gets the current screen."""
+        """A (re)connected client says which version it shows; it gets the current screen, or
+        `{"ok": false, ...}` when there is none for it (its session was deleted, say)."""
         session = await sio.get_session(sid)
         known = data.get("version") if isinstance(data, dict) else None
-        return await asyncio.to_thread(screen, session, known)
+        locale = session.get("locale", i18n.DEFAULT_LOCALE)
+        try:
+            return await asyncio.to_thread(screen, session, known)
+        except Refusal as exc:
+            log.warning("socket sync refused (%s)", exc.status_code, extra={"run_id": session.get("run_id")})
+            return _refused(exc.status_code, locale, exc.message, **exc.params)
+        except Exception:
+            log.exception("sync failed", extra={"run_id": session.get("run_id")})
+            return _refused(
+                500, locale, N_("Something went wrong on our side. Please try again in a moment.")
+            )
 
-    def store(session: dict[str, Any], data: object) -> dict[str, Any]:
+    def sent(session: dict[str, Any], data: object) -> Sent:
         if (
             session.get("role") != "phone"
             or not isinstance(data, dict)
@@ -127,9 +142,8 @@ def install(house: House) -> None:
                 N_("The form was incomplete or malformed (%(fields)s). Reload the page and try again."),
                 fields="fields",
             )
-        sent = answer_input({**data["fields"], "step": data.get("step", ""), "key": data.get("key", "")})
-        result = runner.submit_answer(session["token"], sent.step_id, sent.fields, sent.key)
-        return {"ok": True, "created": result.created, "version": result.view.run.version}
+        parsed = answer_input({**data["fields"], "step": data.get("step", ""), "key": data.get("key", "")})
+        return Sent(token=session["token"], step_id=parsed.step_id, fields=parsed.fields, key=parsed.key)
 
     @sio.event  # type: ignore[untyped-decorator]
     async def answer(sid: str, data: Any = None) -> dict[str, Any]:
@@ -138,8 +152,11 @@ def install(house: House) -> None:
         session = await sio.get_session(sid)
         locale = session.get("locale", i18n.DEFAULT_LOCALE)
         try:
-            return await asyncio.to_thread(store, session, data)
+            stored = await house.answers.submit(sent(session, data))
+            return {"ok": True, "created": stored.created, "version": stored.version}
         except Refusal as exc:
+            if exc.status_code == 400:  # malformed, not a person's slip: once in the log
+                log.warning("socket answer refused as malformed", extra={"run_id": session.get("run_id")})
             return _refused(exc.status_code, locale, exc.message, **exc.params)
         except Exception:
             log.exception("answer failed", extra={"run_id": session.get("run_id")})

@@ -8,13 +8,14 @@ from __future__ import annotations
 from app.codes import normalise_code
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Refusal
 from app.runner.actions import StepActions
-from app.runner.answers import MAX_FIELDS, AnswerInput, Answers, SubmitResult, answer_input
+from app.runner.answers import MAX_FIELDS, AnswerInput, SubmitResult, answer_input
 from app.runner.base import Notifier, Silent
+from app.runner.bursts import MAX_BURST, Bursts, Sent, Stored
 from app.runner.lifecycle import CODE_ALPHABET, CODE_LENGTH, MAX_TIMER_SECONDS, Lifecycle
 from app.runner.moderation import Moderation
 
 
-class Runner(Lifecycle, Answers, StepActions, Moderation):
+class Runner(Lifecycle, Bursts, StepActions, Moderation):
     """One per process. It holds no state of a run: that lives in the database."""
 
 
@@ -22,6 +23,7 @@ class Runner(Lifecycle, Answers, StepActions, Moderation):
 __all__ = [
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "MAX_BURST",
     "MAX_FIELDS",
     "MAX_TIMER_SECONDS",
     "AnswerInput",
@@ -32,7 +34,9 @@ __all__ = [
     "Notifier",
     "Refusal",
     "Runner",
+    "Sent",
     "Silent",
+    "Stored",
     "SubmitResult",
     "answer_input",
     "normalise_code",

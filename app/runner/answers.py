@@ -84,10 +84,20 @@ class SubmitResult:
 
 
 class Answers(Moderation):
-    def join(self, code: str, display_name: str | None = None, unit: str | None = None) -> Participant:
+    def join(
+        self, code: str, display_name: str | None = None, unit: str | None = None, most: int | None = None
+    ) -> Participant:
+        """A new phone in the session of `code`; `most`: refused when it has that many already."""
         run = self.run_by_code(code)
         if run.status == RunStatus.closed:
             raise Conflict(N_("This session has ended. Thank you for taking part!"))
+        if most is not None:
+            with self._session() as db:
+                count = db.exec(
+                    select(func.count()).select_from(Participant).where(Participant.run_id == run.id)
+                ).one()
+            if count >= most:
+                raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
         name = None
         if display_name and display_name.strip():
             try:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -89,10 +89,11 @@ class RunnerBase:
         return flow
 
     def get_run(self, run_id: int, facilitator_id: int | None = None) -> Run:
-        """The run; with `facilitator_id`, only if that tovholder owns it (or nobody does)."""
+        """The run; with `facilitator_id`, only if that tovholder owns it. A run without an owner
+        (a demo made before the first account, which takes it) is the command line's alone."""
         with self._session() as db:
             run = self._run(db, run_id)
-        if facilitator_id is not None and run.facilitator_id not in (None, facilitator_id):
+        if facilitator_id is not None and run.facilitator_id != facilitator_id:
             raise NotFound(N_("There is no such session."))
         return run
 
@@ -111,7 +112,7 @@ class RunnerBase:
         with self._session() as db:
             query = (
                 select(Run)
-                .where(or_(col(Run.facilitator_id) == facilitator_id, col(Run.facilitator_id).is_(None)))
+                .where(col(Run.facilitator_id) == facilitator_id)
                 .order_by(col(Run.created_at).desc())
                 .limit(limit)
             )

@@ -1,0 +1,63 @@
+"""Rate limits that every worker shares: in Redis when TOVHOLDER_REDIS_URL is set (through the
+`limits` package), else in this process's memory. `RULES` says what is counted and how much.
+
+They are sized for a meeting room: forty phones behind one Wi-Fi address that join within a
+minute never meet a limit, a script that joins a thousand times does. Wrong join codes are counted
+per address and the code's first two characters, so wrong codes never block the right one (unless
+they begin as it does), and wrong passwords per address and account, so someone else's wrong
+tries never lock a tovholder out of their own account."""
+
+from __future__ import annotations
+
+import logging
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger(__name__)
+
+RULES: dict[str, tuple[str, ...]] = {
+    # A wrong join code (at /j/ or /p/), per (address, the code's first two characters).
+    "wrong-code": ("20/minute", "60/hour"),
+    # A join that succeeded, per address, and per session.
+    "join-address": ("60/minute", "300/hour"),
+    "join-session": ("150/minute", "1000/hour"),
+    # A wrong password, per (address, account).
+    "login": ("10/minute", "50/hour"),
+}
+
+
+class Limits:
+    """`blocked(rule, *key)` before the thing is done, `hit(rule, *key)` to count it."""
+
+    def __init__(self, redis_url: str = "", prefix: str = "tovholder") -> None:
+        storage: Storage = (
+            storage_from_string(redis_url, key_prefix=f"{prefix}-limits")  # type: ignore[assignment]
+            if redis_url
+            else MemoryStorage()
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._items: dict[str, list[RateLimitItem]] = {
+            rule: [parse(text) for text in texts] for rule, texts in RULES.items()
+        }
+        self._warned = False
+
+    def blocked(self, rule: str, *key: str) -> bool:
+        try:
+            return not all(self._limiter.test(item, rule, *key) for item in self._items[rule])
+        except Exception:  # Redis away: the room goes on, unlimited, and the log says so once
+            self._warn()
+            return False
+
+    def hit(self, rule: str, *key: str) -> None:
+        try:
+            for item in self._items[rule]:
+                self._limiter.hit(item, rule, *key)
+        except Exception:
+            self._warn()
+
+    def _warn(self) -> None:
+        if not self._warned:
+            self._warned = True
+            log.exception("the rate limits cannot reach their storage; requests go unlimited")
