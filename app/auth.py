@@ -256,6 +256,4 @@ def _adopt_ownerless(db: Any, account: Facilitator) -> None:
     """The first account takes the sessions and teams made before any account existed (by
     `tovholder demo`): a session without an owner is nobody's, never everybody's."""
     for table in (Run, Team):
-        db.execute(
-            update(table).where(col(table.facilitator_id).is_(None)).values(facilitator_id=account.id)
-        )
+        db.execute(update(table).where(col(table.facilitator_id).is_(None)).values(facilitator_id=account.id))

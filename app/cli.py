@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli_posters import POSTER_KINDS, cmd_poster
 from app.config import ROOT, Settings
 
 if TYPE_CHECKING:
@@ -73,7 +74,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         forwarded_allow_ips=trusted,
     )
     return 0
-
 
 
 def cmd_flows_check(args: argparse.Namespace) -> int:
@@ -254,56 +254,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_poster(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import OperationalError
-
-    from app.db import make_engine
-    from app.errors import Refusal
-    from app.posters.build import Posters
-    from app.posters.collect import NoSuchSession, poster_locale
-    from app.runner import Runner, Silent
-    from app.views import Reader
-    from exercises import build_registry
-
-    settings = Settings()
-    engine = make_engine(settings.resolved_database_url)
-    registry = build_registry()
-    runner = Runner(engine, {}, registry, Silent(), settings.min_group_size)
-    posters = Posters(engine, Reader(registry, settings.min_group_size))
-    if args.locale is not None and poster_locale(args.locale, "") != args.locale:
-        print(f"--locale is one of en, nb, nn, da, sv, not {args.locale!r}", file=sys.stderr)
-        return 1
-    try:
-        run = _find_run(runner, args.run)
-        if args.kind not in posters.kinds(run.id or 0):
-            print(f"no step of session {run.code} or its team feeds a {args.kind} poster", file=sys.stderr)
-            return 1
-        body = posters.file(
-            run.id or 0,
-            args.kind,
-            locale=args.locale,
-            paper=args.paper,
-            orientation=args.orientation,
-            fmt=args.format,
-            ppi=args.ppi,
-        )
-    except (Refusal, NoSuchSession) as exc:
-        print(f"no session {args.run!r}: {exc}", file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    except OperationalError as exc:
-        print(f"cannot read the database ({exc.orig}); is it migrated? `tovholder migrate`", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    Path(args.out).write_bytes(body)
-    what = f"{args.paper} {args.orientation} {args.format}"
-    print(f"{args.out}: {args.kind} poster of session {run.code}, {what} ({len(body)} bytes)")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tovholder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -378,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     poster = sub.add_parser("poster", help="print a team's poster from a session as PDF or PNG")
     poster.add_argument("run", metavar="RUN", help="the session's id (as in its address) or its code")
-    poster.add_argument("--kind", required=True, choices=("core-task", "coordination", "lessons"))
+    poster.add_argument("--kind", required=True, choices=POSTER_KINDS)
     poster.add_argument("--format", default="pdf", choices=("pdf", "png"), help="the file's format")
     poster.add_argument("--paper", default="a3", choices=("a3", "a4"))
     poster.add_argument("--orientation", default="portrait", choices=("portrait", "landscape"))

@@ -20,8 +20,10 @@ MAX_FLOW_BYTES = 512 * 1024
 # The themes with a background page at /guide/<theme>; a flow or a step names the one it draws on.
 BACKGROUNDS = ("core-task", "coordination", "alliance", "safety", "reflection")
 Background = Literal["core-task", "coordination", "alliance", "safety", "reflection"]
-# The poster kinds a step's results may feed; "alliance:agreements", "leadership:gaps" ...
-POSTER_TAG = r"^(core-task|coordination|lessons|alliance|safety|leadership):[a-z0-9-]{1,40}$"
+# The poster kinds a step's results may feed; "alliance:agreements", "leadership:gaps" ... One step
+# may feed several, comma-separated: "alliance:agreements, coordination:relationships".
+_ONE_TAG = r"(core-task|coordination|lessons|alliance|safety|leadership):[a-z0-9-]{1,40}"
+POSTER_TAG = rf"^{_ONE_TAG}(, ?{_ONE_TAG}){{0,3}}$"
 
 
 class Step(BaseModel):
@@ -37,7 +39,7 @@ class Step(BaseModel):
     publish: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     earlier: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")
     off: bool = False  # switched off in a session's copy: next and back pass it by
-    # The poster section this step's results feed ("core-task:statement", "coordination:relations").
+    # The poster sections this step's results feed ("core-task:angles", "coordination:relations").
     poster: str | None = Field(default=None, pattern=POSTER_TAG)
     background: Background | None = None  # a background page for this step, if not the flow's
     settings: dict[str, Any] = Field(default_factory=dict)

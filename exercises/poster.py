@@ -19,6 +19,13 @@ class PosterItem(BaseModel):
     id: str
     text: str
     note: str | None = None  # e.g. "12 dots", "Day team"
+    # How strongly the room backed it (dots, votes, people who wrote or named it): the strongest
+    # items of a section are the ones page 1 of a poster shows.
+    weight: float | None = None
+    # A rated item's median, and the top of its scale (from 1): what a section's rule reads to
+    # tell a strength from something to get better at.
+    score: float | None = None
+    scale_max: int | None = None
 
 
 class Heatmap(BaseModel):

@@ -406,13 +406,6 @@ OTHER_MEANINGS: dict[str, tuple[str, ...]] = {
         r'action="timer"',
         r'<span class="timer"',
     ),
-    # a poster's section ids as flows tag steps ("core-task:statement"), and its commitments table
-    "statement": (r'SectionSpec\("statement"',),
-    "commitments": (
-        r'SectionSpec\("commitments"',
-        r'DraftSection\(id="commitments"',
-        r'"commitments": commitments',
-    ),
     # SVG line ends in a stylesheet's data URL
     "round": (r"stroke-line(cap|join)='round'",),
 }

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from app.posters import Commitment, Heatmap, PosterData, PosterItem, PosterSection, fit, render
 from app.posters.render import FONTS_DIR, TEMPLATES_DIR, fonts
 from app.posters.sample import KINDS, LANGS, main, sample
+from tests.legibility import sizes
 
 POPPLER = ("pdftotext", "pdfinfo", "pdffonts")
 MM = 72 / 25.4
@@ -147,7 +148,7 @@ def test_paper_sizes(paper: str, orientation: str, size: tuple[int, int], tmp_pa
     data = sample("coordination", "en")
     pdf = render(data, paper=paper, orientation=orientation)  # type: ignore[arg-type]
     assert page_size(pdf, tmp_path) == size
-    assert pages(pdf, tmp_path) == 1
+    assert fit(data, paper=paper, orientation=orientation)["fits"]  # type: ignore[arg-type]
     text = pdf_text(pdf, tmp_path)
     assert data.title in text and all(c.what in text for c in data.commitments)
     assert not words_outside(pdf, tmp_path, 18 if paper == "a3" else 13)
@@ -283,25 +284,34 @@ def _items(prefix: str, n: int) -> list[PosterItem]:
     ]
 
 
-def test_a_small_poster_uses_the_largest_type(tmp_path: Path) -> None:
+def test_a_small_poster_has_no_appendix(tmp_path: Path) -> None:
     data = poster()
     result = fit(data)
-    assert result["size"] == result["max"] and result["pages"] == 1 and not result["flow"]
+    assert result["size"] == 14 and result["pages"] == 1 and not result["appendix"]
     assert pages(render(data), tmp_path) == 1
 
 
-def test_more_content_shrinks_the_type_on_one_page(tmp_path: Path) -> None:
-    data = poster(sections=[PosterSection(id="s", heading="Many", items=_items("M", 40), style="cards")])
+def test_more_content_never_shrinks_the_type_it_goes_to_the_appendix(tmp_path: Path) -> None:
+    many = _items("M", 40)
+    data = poster(
+        sections=[PosterSection(id="s", heading="Many", items=many, style="cards", cap=40)],
+        appendix_heading="All the cards",
+    )
     result = fit(data)
-    assert result["floor"] < result["size"] < result["max"]
-    assert result["pages"] == 1
+    assert result["size"] == 14 and result["fits"] and 0 < result["per-section"] < 40
+    assert result["left-out"] == 40 - result["per-section"]
     pdf = render(data)
-    assert pages(pdf, tmp_path) == 1
+    page1 = sizes(pdf)
+    assert not page1.below(11) and page1.median() >= 14 and page1.biggest("Many") >= 20
+    page2 = " ".join(w for _s, w in sizes(pdf, 1).words)
+    assert "All the cards" in page2
+    text = pdf_text(pdf, tmp_path)
+    assert all(found(item.text, text) for item in many)  # every card is in the PDF
     assert not words_outside(pdf, tmp_path, 18)
 
 
 @pytest.mark.parametrize("paper", ["a3", "a4"])
-def test_two_hundred_items_flow_onto_more_pages_at_the_floor(paper: str, tmp_path: Path) -> None:
+def test_two_hundred_items_keep_page_one_and_the_appendix_holds_them_all(paper: str, tmp_path: Path) -> None:
     styles = ("cards", "list", "quotes", "cards")
     sections = [
         PosterSection(id=f"s{k}", heading=f"Section {k}", items=_items(f"S{k}X", 50), style=styles[k])
@@ -309,13 +319,15 @@ def test_two_hundred_items_flow_onto_more_pages_at_the_floor(paper: str, tmp_pat
     ]
     data = poster(statement="A short statement.", sections=sections)
     result = fit(data, paper=paper)  # type: ignore[arg-type]
-    assert result["size"] == result["floor"] == (9 if paper == "a3" else 8)
+    assert result["fits"] and result["appendix"] and result["per-section"] <= 8
     pdf = render(data, paper=paper)  # type: ignore[arg-type]
     assert pages(pdf, tmp_path) == result["pages"] >= 2
     text = pdf_text(pdf, tmp_path)
     missing = [item.text for s in sections for item in s.items if not found(item.text, text)]
     assert not missing, f"{len(missing)} items missing, e.g. {missing[:3]}"
     assert not words_outside(pdf, tmp_path, 18 if paper == "a3" else 13)
+    if paper == "a3":
+        assert not sizes(pdf).below(11) and sizes(pdf).median() >= 14
 
 
 def test_overlong_words_break_inside_their_box(tmp_path: Path) -> None:

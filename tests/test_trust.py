@@ -64,9 +64,7 @@ def test_a_planted_csrf_cookie_does_not_move_the_run(inproc: InProcess) -> None:
     before = run_state(inproc, run_id)
     planted = "planted-by-the-attacker-123456"
     tov.cookies.set("tov_csrf", planted)
-    r = tov.post(
-        f"/runs/{run_id}/next", data={"csrf_token": planted}, headers={"X-CSRF-Token": planted}
-    )
+    r = tov.post(f"/runs/{run_id}/next", data={"csrf_token": planted}, headers={"X-CSRF-Token": planted})
     assert r.status_code == 403, r.text
     assert run_state(inproc, run_id) == before
     # The page's own token still works.

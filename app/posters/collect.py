@@ -21,7 +21,7 @@ from app.models import Run, Team, utcnow
 from app.posters.assemble import assemble
 from app.posters.model import PosterData, PosterKind
 from app.posters.pieces import Piece, join, step_piece
-from app.posters.sections import KINDS, SPECS, tagged
+from app.posters.sections import KINDS, SPECS, SectionSpec, tagged
 from app.views import Reader
 from exercises.base import LOCALES
 
@@ -100,31 +100,55 @@ def collect(
     if kind not in SPECS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     spec = SPECS[kind]
-    specs = {s.id: s for s in spec.sections}
     with session_scope(engine) as db:
         team, asked, runs = _runs(db, run_id, team_id)
         newest = asked if asked is not None else (runs[0] if runs else None)
         if newest is None:
             raise NoSuchSession("the team has no sessions yet")
         lang = poster_locale(locale, newest.locale)
-        pieces: dict[str, tuple[Run, Piece]] = {}
-        titles: dict[str, str] = {}
-        for run in runs:
-            flow = Flow.model_validate(run.flow_snapshot)
-            words = i18n.words(lang, flow.default_locale)
-            by_section: dict[str, list[tuple[int, Step]]] = {}
-            for index, step, section in tagged(flow, kind):
-                by_section.setdefault(section, []).append((index, step))
-            for section, steps in by_section.items():
-                if section in pieces:
-                    continue
-                merged = Piece()
-                for index, _step in steps:
-                    sv = reader.step_view(db, run, flow, index)
-                    join(merged, step_piece(sv, run, words, specs.get(section), reader.min_group_size))
-                titles.setdefault(section, merged.title)
-                if not merged.empty:
-                    pieces[section] = (run, merged)
-        data = assemble(kind, spec, pieces, titles, team, i18n.words(lang), today or utcnow().date())
+        pieces, titles = _pieces(db, reader, runs, kind, spec.sections, lang)
+        borrowed: str | None = None
+        if spec.statement_from:
+            own, _titles = _pieces(
+                db, reader, runs, spec.statement_from, SPECS[spec.statement_from].sections, lang
+            )
+            borrowed = next((p.statement for _r, p in own.values() if p.statement), None)
+        data = assemble(
+            kind,
+            spec,
+            pieces,
+            titles,
+            team,
+            i18n.words(lang),
+            today or utcnow().date(),
+            borrowed_statement=borrowed,
+        )
     used = sorted({r.id: r for r, _p in pieces.values()}.values(), key=lambda r: (r.created_at, r.id or 0))
     return Collected(data=data, team=team, scope_run=newest, used=used)
+
+
+def _pieces(
+    db: Session, reader: Reader, runs: list[Run], kind: str, specs: tuple[SectionSpec, ...], lang: str
+) -> tuple[dict[str, tuple[Run, Piece]], dict[str, str]]:
+    """What the tagged steps give, by source tag: for each, the newest session (runs come newest
+    first) whose steps have something."""
+    by_unit = {s.source for s in specs if s.by_unit}
+    pieces: dict[str, tuple[Run, Piece]] = {}
+    titles: dict[str, str] = {}
+    for run in runs:
+        flow = Flow.model_validate(run.flow_snapshot)
+        words = i18n.words(lang, flow.default_locale)
+        by_source: dict[str, list[tuple[int, Step]]] = {}
+        for index, step, source in tagged(flow, kind):
+            by_source.setdefault(source, []).append((index, step))
+        for source, steps in by_source.items():
+            if source in pieces:
+                continue
+            merged = Piece()
+            for index, _step in steps:
+                sv = reader.step_view(db, run, flow, index)
+                join(merged, step_piece(sv, run, words, source in by_unit, reader.min_group_size))
+            titles.setdefault(source, merged.title)
+            if not merged.empty:
+                pieces[source] = (run, merged)
+    return pieces, titles

@@ -27,7 +27,9 @@ from exercises.base import LOCALES, N_, AnswerInvalid, clean_text
 
 MAX_TEXT = 1000
 MAX_ENTRIES = 5000
-ACTIONS = ("hide", "show", "up", "down", "edit", "revert", "merge", "unmerge", "language", "reset")
+ITEM_ACTIONS = ("hide", "show", "up", "down", "first", "edit", "revert", "merge", "unmerge")
+ACTIONS: tuple[str, ...] = (*ITEM_ACTIONS, "language", "subject", "reset")
+MAX_SUBJECT = 120
 
 
 class ItemChoice(BaseModel):
@@ -43,6 +45,7 @@ class Curation(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     language: str | None = None
+    subject: Annotated[str, Field(max_length=MAX_SUBJECT)] | None = None  # what the poster is about, typed
     items: dict[str, ItemChoice] = Field(default_factory=dict, max_length=MAX_ENTRIES)
 
     def choice(self, item_id: str) -> ItemChoice:
@@ -85,7 +88,11 @@ def _ordered(ids: Sequence[str], curation: Curation) -> list[str]:
 def apply(data: PosterData, curation: Curation | None) -> PosterData:
     """The poster as the tovholder curated it. Items and commitments keep their original text
     unless edited; a hidden item, or one merged into another, is left out."""
-    if curation is None or not curation.items:
+    if curation is None:
+        return data
+    if curation.subject:
+        data = data.model_copy(update={"subtitle": curation.subject})
+    if not curation.items:
         return data
     sections = []
     for section in data.sections:
@@ -106,7 +113,9 @@ def apply(data: PosterData, curation: Curation | None) -> PosterData:
             continue
         c = by_cid[cid]
         commitments.append(c.model_copy(update={"what": choice.text}) if choice.text else c)
-    return data.model_copy(update={"sections": sections, "commitments": commitments})
+    out = data.model_copy(update={"sections": sections})
+    out.commitments = commitments
+    return out
 
 
 # --- what the posters page lists -------------------------------------------------------------
@@ -181,7 +190,7 @@ def draft(data: PosterData, curation: Curation) -> list[DraftSection]:
                 )
             )
         heading = data.commitments_heading
-        out.append(DraftSection(id="commitments", heading=heading, items=rows, commitments=True))
+        out.append(DraftSection(id="who-what-when", heading=heading, items=rows, commitments=True))
     return out
 
 
@@ -212,7 +221,13 @@ def change(
     """One action on a copy of the curation. `data` is the poster as collected, before curation."""
     new = curation.model_copy(deep=True)
     if action == "reset":
-        return Curation(language=new.language)
+        return Curation(language=new.language, subject=new.subject)
+    if action == "subject":
+        try:
+            new.subject = clean_text(text, max_length=MAX_SUBJECT, single_line=True) if text.strip() else None
+        except AnswerInvalid as exc:
+            raise InvalidInput(exc.message, **(exc.params or {})) from None
+        return new
     if action == "language":
         if text not in languages:
             raise InvalidInput(N_("Please pick one of the languages on the list."))
@@ -226,6 +241,13 @@ def change(
         choice.hidden = True
     elif action == "show":
         choice.hidden = False
+    elif action == "first":  # onto page 1: to the top of its section
+        order = [i for i in _ordered(ids, new) if new.choice(i).merged_into not in texts]
+        if item_id in order:
+            order.remove(item_id)
+            order.insert(0, item_id)
+            for place, other in enumerate(order):
+                new.items.setdefault(other, ItemChoice()).order = place
     elif action in ("up", "down"):
         order = [i for i in _ordered(ids, new) if new.choice(i).merged_into not in texts]
         if item_id in order:

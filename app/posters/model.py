@@ -14,14 +14,17 @@ from exercises.poster import Commitment, Heatmap, PosterItem, Style
 
 __all__ = ["Commitment", "Heatmap", "PosterData", "PosterItem", "PosterKind", "PosterSection"]
 
-PosterKind = Literal["core-task", "coordination", "lessons"]
+PosterKind = Literal["core-task", "coordination", "lessons", "alliance", "safety"]
 
 
 class PosterSection(BaseModel):
     id: str
     heading: str
-    items: list[PosterItem]
+    items: list[PosterItem]  # the strongest first
     style: Style = "list"
+    cap: int = 8  # page 1 shows at most this many (fewer where they do not fit); the rest go to the appendix
+    group: str | None = None  # sections of one group print side by side, as labelled columns
+    group_heading: str = ""
 
 
 class PosterData(BaseModel):
@@ -39,4 +42,6 @@ class PosterData(BaseModel):
     commitments_heading: str = ""
     commitments_labels: tuple[str, str, str] = ("What", "Who", "By when")
     follow_up: str | None = None  # "Follow-up meeting: 2027-05-04" (already a sentence)
+    notice: str = ""  # e.g. "Nothing to show yet": printed where there is no content at all
+    appendix_heading: str = ""  # "All the cards": the pages after page 1, where page 1 left items out
     footer: str = ""  # e.g. "Made with Tovholder · 2027-04-02"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.models import Run
-from app.posters.sections import SectionSpec
 from app.views import StepView
 from exercises.poster import PosterPart, PosterSlot, Style
 from exercises.words import Words
@@ -20,10 +19,12 @@ class Piece(PosterPart):
     title: str = ""  # the first step's title, for sections not in SPECS
 
 
-def step_piece(sv: StepView, run: Run, words: Words, spec: SectionSpec | None, min_group_size: int) -> Piece:
+def step_piece(sv: StepView, run: Run, words: Words, by_unit: bool, min_group_size: int) -> Piece:
     """One step's results as poster content, in its exercise's own terms. Only counts, medians
-    and units big enough to show reach it: never a participant's name."""
-    slot = PosterSlot(words=words, by_unit=spec is not None and spec.by_unit, min_group_size=min_group_size)
+    and units big enough to show reach it: never a participant's name. A card names its unit only
+    where the section asks for it and the step itself shows the room its units."""
+    shows = by_unit and sv.exercise.shows_units(sv.settings)
+    slot = PosterSlot(words=words, by_unit=shows, min_group_size=min_group_size)
     result = sv.exercise.own_result(sv.result)
     part = sv.exercise.poster(sv.settings, result, sv.entries, slot)
     prefix = f"r{run.id}.{sv.step.id}."

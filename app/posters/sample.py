@@ -17,7 +17,7 @@ from app.posters.model import Commitment, Heatmap, PosterData, PosterItem, Poste
 from app.posters.render import Format, Orientation, Paper, render
 
 Lang = Literal["en", "nb"]
-KINDS: tuple[PosterKind, ...] = get_args(PosterKind)
+KINDS: tuple[PosterKind, ...] = ("core-task", "coordination", "lessons")  # the kinds with a sample
 LANGS: tuple[Lang, ...] = get_args(Lang)
 
 

@@ -283,7 +283,9 @@ class DotVote(Exercise[DotVoteSettings, DotVoteAnswer, DotVoteResult]):
         for option in result.options:
             # TRANSLATORS: under a voted option on a poster: how many dots it got.
             note = slot.words.ngettext("%(num)d dot", "%(num)d dots", option.dots)
-            items.append(PosterItem(id=option.id, text=slot.words.text(option.text), note=note))
+            items.append(
+                PosterItem(id=option.id, text=slot.words.text(option.text), note=note, weight=option.dots)
+            )
         return PosterPart(items=items)
 
 

@@ -350,7 +350,12 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
     ) -> PosterPart:
         """Each group with its cards as the note, then the cards left in the pile."""
         items = [
-            PosterItem(id=group.id, text=group.name, note=" · ".join(c.text for c in group.cards) or None)
+            PosterItem(
+                id=group.id,
+                text=group.name,
+                note=" · ".join(c.text for c in group.cards) or None,
+                weight=len(group.cards),
+            )
             for group in result.groups
         ]
         items += [PosterItem(id=card.id, text=card.text) for card in result.ungrouped]

@@ -260,6 +260,9 @@ class Matrix(Exercise[MatrixSettings, MatrixAnswer, MatrixResult]):
             lines += ["", md_em(hidden)]
         return lines
 
+    def shows_units(self, settings: MatrixSettings) -> bool:
+        return True
+
     def poster(
         self,
         settings: MatrixSettings,

@@ -104,6 +104,8 @@ class OpenText(Exercise[OpenTextSettings, OpenTextAnswer, OpenTextResult]):
                 same_text = N_("%(num)d people wrote this")
                 notes.append(slot.words.gettext(same_text, num=people))
             items.append(
-                PosterItem(id=f"a{first.id}", text=first.answer.text, note=" · ".join(notes) or None)
+                PosterItem(
+                    id=f"a{first.id}", text=first.answer.text, note=" · ".join(notes) or None, weight=people
+                )
             )
         return PosterPart(items=items)

@@ -182,9 +182,14 @@ class Ranking(Exercise[RankingSettings, RankingAnswer, RankingResult]):
     ) -> PosterPart:
         """The options in the room's order."""
         items: list[PosterItem] = []
+        last = max((o.place for o in result.options), default=0)
         for option in result.options:
             # TRANSLATORS: under a ranked option on a poster: the place the room gave it.
             place = N_("place %(num)d")
             note = slot.words.gettext(place, num=option.place)
-            items.append(PosterItem(id=option.id, text=slot.words.text(option.text), note=note))
+            items.append(
+                PosterItem(
+                    id=option.id, text=slot.words.text(option.text), note=note, weight=last + 1 - option.place
+                )
+            )
         return PosterPart(items=items)

@@ -274,5 +274,17 @@ class Survey(Exercise[SurveySettings, SurveyAnswer, SurveyResult]):
             # TRANSLATORS: under a survey statement on a poster: the middle answer on the scale.
             median = N_("median %(value)s")
             note = slot.words.gettext(median, value=slot.words.number(item.median, 1))
-            items.append(PosterItem(id=item.id, text=slot.words.text(item.text), note=note))
+            items.append(
+                PosterItem(
+                    id=item.id,
+                    text=slot.words.text(item.text),
+                    note=note,
+                    weight=item.median,
+                    score=item.median,
+                    scale_max=result.points,
+                )
+            )
         return PosterPart(items=items)
+
+    def shows_units(self, settings: SurveySettings) -> bool:
+        return settings.by_unit

@@ -117,5 +117,5 @@ class WordCloud(Exercise[WordCloudSettings, WordCloudAnswer, WordCloudResult]):
                 # TRANSLATORS: under a word of a word cloud on a poster: how many people wrote it.
                 note = slot.words.ngettext("named %(num)d time", "named %(num)d times", word.count)
             local = "w" + hashlib.sha1(word.text.casefold().encode()).hexdigest()[:12]
-            items.append(PosterItem(id=local, text=word.text, note=note))
+            items.append(PosterItem(id=local, text=word.text, note=note, weight=word.count))
         return PosterPart(items=items)
