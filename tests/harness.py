@@ -34,6 +34,7 @@ PASSWORD = "correct-horse-battery"
 # with both at 5 s a request can go out on a connection the server is closing (httpx.ReadError).
 POOL = httpx.Limits(keepalive_expiry=2.0)
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
