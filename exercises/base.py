@@ -316,15 +316,11 @@ class Exercise(ABC, Generic[S, A, R]):
         return {}
 
     def phone_audiences(self, settings: S, result: R, ctx: StepContext) -> dict[str, tuple[str, ...]]:
-        """Phones that see a screen of their own on this step (a group's, a unit's): each
-        audience's people by public id, so the screen is drawn once per audience and goes only
-        to them. {} (the default): every phone sees the same screen."""
+        """Phones with a screen of their own (a group's): public ids by audience. {}: one for all."""
         return {}
 
-    def for_audience(
-        self, settings: S, result: R, ctx: StepContext, audience: str | None
-    ) -> tuple[R, StepContext]:
-        """The result and context the phones of `audience` see (None: phones in no audience)."""
+    def for_audience(self, settings: S, result: R, ctx: StepContext, audience: str | None) -> Any:
+        """(result, ctx) as the phones of `audience` see them (None: the phones in no audience)."""
         return result, ctx
 
     def act(
