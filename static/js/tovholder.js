@@ -35,7 +35,7 @@
     body.dataset.version = String(version);
     // outerMorph keeps unchanged nodes (no flicker); htmx.swap() runs htmx.process() on the result,
     // which fires htmx:after:process -> init() below.
-    htmx.swap({target: el, sourceElement: el, text: p.html, swap: "outerMorph"})
+    return htmx.swap({target: el, sourceElement: el, text: p.html, swap: "outerMorph"})
       .catch(function (err) { fail("swap failed", err); });
   }
 
@@ -51,7 +51,11 @@
   function connect() {
     if (typeof io !== "function") { fail("socket.io client missing"); return; }
     var socket = io({transports: ["websocket"], auth: {role: role, run: run}, reconnectionDelayMax: 5000});
-    function sync() { socket.emit("sync", {version: currentVersion()}, applyScreen); }
+    // After the first reply is swapped in, the page is what the server says it is: data-synced.
+    function synced(p) {
+      Promise.resolve(applyScreen(p)).then(function () { body.dataset.synced = "1"; });
+    }
+    function sync() { socket.emit("sync", {version: currentVersion()}, synced); }
     socket.on("connect", function () { setConn("online"); sync(); resendWaiting(); });  // and on every reconnect
     socket.on("disconnect", function () { setConn("offline"); });
     socket.on("connect_error", function () {
