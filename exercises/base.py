@@ -249,6 +249,9 @@ class Exercise(ABC, Generic[S, A, R]):
     # People write text here: the console lists the cards to hide (card_text), and a sent answer
     # can be edited (form_values) until the step closes or its results are shown.
     takes_text: ClassVar[bool] = False
+    # A person answers once and may change their mind (their latest answer counts): the phone
+    # offers "Change my answer", not "Send another".
+    reacts_again: ClassVar[bool] = False
     # It runs a countdown of its own (a timer, a speaking round): the console offers no step timer.
     keeps_time: ClassVar[bool] = False
     # An answer names units by the rater's own (a matrix): the exports withhold its content for a
