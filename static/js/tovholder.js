@@ -1,6 +1,7 @@
 /* Tovholder browser glue: live screens over socket.io, keyboard, answer forms, timers.
- * Needs htmx 4 (static/vendor/htmx.min.js) and socket.io (static/vendor/socket.io.min.js)
- * loaded before it; works under "script-src 'self'; style-src 'self'" (no inline code, no eval). */
+ * Needs htmx 4 (static/vendor/htmx.min.js) and socket.io's io() (static/vendor/socket.io.min.js,
+ * or on the phone our small static/js/socket.js) loaded before it; works under
+ * "script-src 'self'; style-src 'self'" (no inline code, no eval). */
 (function () {
   "use strict";
 
