@@ -19,7 +19,7 @@ from app.flow_copies import FlowCopies
 from app.flows import load_flows
 from app.posters.build import Posters
 from app.ratelimits import Limits
-from app.realtime import Push, Realtime, room
+from app.realtime import Push, Realtime, phone_room, room
 from app.results_links import ResultsLinks
 from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
@@ -52,7 +52,7 @@ class House:
         self.posters = Posters(self.engine, reader)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
-        self.limits = Limits(settings.redis_url, settings.redis_channel)
+        self.limits = Limits(settings.redis_url, settings.redis_channel, enabled=settings.rate_limits)
         self._qr: dict[str, Markup] = {}
 
     def join_url(self, code: str) -> str:
@@ -96,14 +96,20 @@ class House:
         run_id = view.run.id
         assert run_id is not None
         pushes: list[Push] = []
-        if "step" in kinds:
-            screen = screens.phone_screen_broadcast(view)
-            for locale in sorted(locales):
-                html = screens.phone_html(self.env, screen, locale)
-                pushes.append(Push(room(run_id, "phones", locale), "phone", html, view.version))
+        if "step" in kinds or (view.current is not None and not view.current.takes_answers):
+            # A fresh screen (nobody has answered here): drawn once per audience and language.
+            for ids, screen in screens.phone_screens_broadcast(view):
+                for locale in sorted(locales):
+                    html = screens.phone_html(self.env, screen, locale)
+                    to = (
+                        room(run_id, "phones", locale)
+                        if ids is None
+                        else [phone_room(run_id, locale, p) for p in ids]
+                    )
+                    pushes.append(Push(to, "phone", html, view.version))
         else:
-            # The tovholder changed the open step (a new statement draft, groups): each phone asks
-            # for its own screen, which keeps what it has already sent.
+            # The tovholder changed an open step people answer (a new statement draft): each phone
+            # asks for its own screen, which keeps what it has already sent.
             for locale in sorted(locales):
                 pushes.append(Push(room(run_id, "phones", locale), "sync", "", view.version))
         return pushes

@@ -3,7 +3,7 @@ the first paint and by the realtime layer for every push, so both always agree."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jinja2
@@ -52,11 +52,27 @@ class PhoneScreen:
         )
 
 
+def for_audience(sv: StepView, audience: str | None) -> StepView:
+    """The step as the phones of an audience (a group, a unit) see it."""
+    result, ctx = sv.exercise.for_audience(sv.settings, sv.result, sv.ctx, audience)
+    return replace(sv, result=result, ctx=ctx)
+
+
+def _own(sv: StepView | None, public_id: str) -> StepView | None:
+    """The step as this phone sees it: its own audience's screen, where the step has audiences."""
+    if sv is None:
+        return None
+    audiences = sv.exercise.phone_audiences(sv.settings, sv.result, sv.ctx)
+    if not audiences:
+        return sv
+    return for_audience(sv, next((key for key, ids in audiences.items() if public_id in ids), None))
+
+
 def phone_screen_for(view: PhoneView, **extra: Any) -> PhoneScreen:
     return PhoneScreen(
         run=view.run,
         fallback_locale=view.flow.default_locale,
-        current=view.current,
+        current=_own(view.current, view.participant.public_id or ""),
         own_answers=view.own_answers,
         me=view.participant.public_id or "",
         **extra,
@@ -66,6 +82,25 @@ def phone_screen_for(view: PhoneView, **extra: Any) -> PhoneScreen:
 def phone_screen_broadcast(view: RunView) -> PhoneScreen:
     """The same fresh screen for every phone: nobody has answered a step that just opened."""
     return PhoneScreen(run=view.run, fallback_locale=view.flow.default_locale, current=view.current)
+
+
+def phone_screens_broadcast(view: RunView) -> list[tuple[tuple[str, ...] | None, PhoneScreen]]:
+    """The fresh screens of a step that just opened: one for every phone (None), or, where the
+    step has audiences (groups, units), one per audience with its people's public ids, and one
+    for the people in none."""
+    screen = phone_screen_broadcast(view)
+    sv = view.current
+    audiences = sv.exercise.phone_audiences(sv.settings, sv.result, sv.ctx) if sv else {}
+    if sv is None or not audiences:
+        return [(None, screen)]
+    out: list[tuple[tuple[str, ...] | None, PhoneScreen]] = [
+        (ids, replace(screen, current=for_audience(sv, key))) for key, ids in audiences.items() if ids
+    ]
+    placed = {pid for ids in audiences.values() for pid in ids}
+    rest = tuple(m.public_id for m in sv.ctx.members if m.public_id and m.public_id not in placed)
+    if rest:
+        out.append((rest, replace(screen, current=for_audience(sv, None))))
+    return out
 
 
 def stage_html(env: jinja2.Environment, view: RunView, *, join_url: str, qr_svg: str) -> str:

@@ -68,8 +68,12 @@ def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
     env.globals["console_extras"] = {
         f"{name}/console.html" for name, ex in registry.items() if ex.has_template("console.html")
     }
-    # The stylesheets of the registered exercises that have one; the page shell links them.
+    # The stylesheets of the registered exercises that have one; the page shell links them (a
+    # phone's screen links only its current exercise's, so a phone downloads what it shows).
     env.globals["exercise_css"] = [f"{ASSETS}/{name}/{STYLESHEET}" for name in exercise_styled(registry)]
+    env.globals["exercise_stylesheet"] = {
+        name: f"{ASSETS}/{name}/{STYLESHEET}" for name in exercise_styled(registry)
+    }
     env.globals["t"] = _text
     env.globals["locale"] = i18n.current_locale
     env.globals["language_names"] = i18n.LANGUAGE_NAMES

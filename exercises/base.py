@@ -318,6 +318,14 @@ class Exercise(ABC, Generic[S, A, R]):
     def initial_state(self, settings: S, ctx: StepContext) -> dict[str, Any]:
         return {}
 
+    def phone_audiences(self, settings: S, result: R, ctx: StepContext) -> dict[str, tuple[str, ...]]:
+        """Phones with a screen of their own (a group's): public ids by audience. {}: one for all."""
+        return {}
+
+    def for_audience(self, settings: S, result: R, ctx: StepContext, audience: str | None) -> Any:
+        """(result, ctx) as the phones of `audience` see them (None: the phones in no audience)."""
+        return result, ctx
+
     def act(
         self, settings: S, state: Mapping[str, Any], action: str, form: Mapping[str, Any], ctx: StepContext
     ) -> dict[str, Any]:

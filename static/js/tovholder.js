@@ -1,6 +1,7 @@
 /* Tovholder browser glue: live screens over socket.io, keyboard, answer forms, timers.
- * Needs htmx 4 (static/vendor/htmx.min.js) and socket.io (static/vendor/socket.io.min.js)
- * loaded before it; works under "script-src 'self'; style-src 'self'" (no inline code, no eval). */
+ * Needs htmx 4 (static/vendor/htmx.min.js) and socket.io's io() (static/vendor/socket.io.min.js,
+ * or on the phone our small static/js/socket.js) loaded before it; works under
+ * "script-src 'self'; style-src 'self'" (no inline code, no eval). */
 (function () {
   "use strict";
 
@@ -56,7 +57,7 @@
       Promise.resolve(applyScreen(p)).then(function () { body.dataset.synced = "1"; });
     }
     function sync() { socket.emit("sync", {version: currentVersion()}, synced); }
-    socket.on("connect", function () { setConn("online"); sync(); });  // also fires on every reconnect
+    socket.on("connect", function () { setConn("online"); sync(); resendWaiting(); });  // and on every reconnect
     socket.on("disconnect", function () { setConn("offline"); });
     socket.on("connect_error", function () {
       setConn("offline");
@@ -176,7 +177,7 @@
     var st = stateOf(form), ctx = e.detail.ctx;
     st.inflight = false;
     if (!form.isConnected) return;  // replaced by the response: nothing left to reset
-    if (st.netFail && st.tries < MAX_RETRIES) {
+    if (st.netFail && (st.tries < MAX_RETRIES || navigator.onLine === false)) {  // offline: wait on
       st.tries++;
       setNote(form, true);
       st.timer = setTimeout(function () { resend(form); }, RETRY_MS);
@@ -206,6 +207,20 @@
     // Same trigger as the user's submit (htmx listens for "submit" on the form), same submitter.
     form.dispatchEvent(new SubmitEvent("submit", {bubbles: true, cancelable: true, submitter: st.submitter}));
   }
+
+  // Back online (the browser says so, or the socket is back): what waits goes at once, with its key.
+  function resendWaiting() {
+    var list = document.querySelectorAll("form[data-answer]");
+    for (var i = 0; i < list.length; i++) {
+      var st = forms.get(list[i]);
+      if (st && !st.inflight && (st.timer || list[i].dataset.state === "failed")) {
+        clearTimeout(st.timer);
+        st.tries = 0;
+        resend(list[i]);
+      }
+    }
+  }
+  window.addEventListener("online", resendWaiting);
 
   // ---- #flash: the server retargets error messages here (HX-Retarget); a new request clears them ----
   var flashTimer = 0;
