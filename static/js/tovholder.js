@@ -171,6 +171,13 @@
     if (form && !e.detail.ctx.response) stateOf(form).netFail = true;
   });
 
+  // A console form marked data-reset (a new group's name) is emptied once its action is done.
+  document.addEventListener("htmx:finally:request", function (e) {
+    var form = e.target && e.target.closest ? e.target.closest("form[data-reset]") : null;
+    var ctx = e.detail && e.detail.ctx;
+    if (form && form.isConnected && ctx && ctx.response && ctx.response.status < 400) form.reset();
+  });
+
   document.addEventListener("htmx:finally:request", function (e) {
     var form = answerForm(e);
     if (!form) return;
