@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from app.flows import Flow
 from app.models import Run, RunStatus, utcnow
 from app.templating import render
-from app.views import PhoneView, RunView, StepView
+from app.views import PhoneView, RunView, StepView, answers_editable
 
 
 @dataclass
@@ -25,6 +25,18 @@ class PhoneScreen:
     values: dict[str, Any] = field(default_factory=dict)
     just_sent: bool = False
     me: str = ""  # the participant's public id: finds its own group in a list pushed to every phone
+    editing: int | None = None  # the place (seq) of the sent answer the person is changing
+
+    @property
+    def editable(self) -> bool:
+        """Whether the person may still change or take back their sent text answers."""
+        sv = self.current
+        return sv is not None and answers_editable(self.run, sv.step, sv.exercise)
+
+    def edit_values(self, answer: BaseModel) -> dict[str, str]:
+        """A sent answer as its form's fields, to change it; {} where it cannot be changed."""
+        sv = self.current
+        return sv.exercise.form_values(sv.settings, answer) if sv is not None else {}
 
     @property
     def limit(self) -> int:
