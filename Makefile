@@ -7,12 +7,13 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help deps-serve run test test-fast lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples clean
+.PHONY: help deps-serve run test test-fast fuzz lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples clean
 
 help:
 	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
 	@echo "make test     run every test (installs what the tests need first)"
 	@echo "make test-fast  the tests without a server process or a browser (the edit-test loop)"
+	@echo "make fuzz     the property test of a run with 10,000 random sequences (about 15 minutes)"
 	@echo "make lint     ruff, and mypy --strict on app/, exercises/ and bench/"
 	@echo "make migrate  upgrade the database to the newest schema"
 	@echo "make i18n     extract messages and update the catalogues"
@@ -94,6 +95,11 @@ test: deps browser-deps posters-deps
 # No server process, no browser: the in-process app, the runner, the exercises, the docs.
 test-fast: deps posters-deps
 	$(PYTEST) --durations=10 -m "not server and not browser"
+
+# The property test of a run (tests/test_property.py) with 10,000 random sequences instead of make
+# test's 150.
+fuzz: deps
+	TOVHOLDER_FUZZ_EXAMPLES=10000 PYTHONDONTWRITEBYTECODE= $(UV) run pytest -p no:xdist -q tests/test_property.py
 
 # Speed and memory as ratios to a bare socket floor measured in the same run (never timed asserts
 # in tests): writes bench/results.json and prints the table (the README's "Benchmark"). PostgreSQL and

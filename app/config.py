@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     secure_cookies: bool = Field(default=False, description="Secure cookies without an https public URL.")
     max_participants: int = Field(default=500, ge=1, description="The most phones one session takes.")
+    rate_limits: bool = Field(
+        default=True, description="Off only for a load test whose phones all come from one address."
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses of the proxies whose X-Forwarded-* headers are believed; "

@@ -11,11 +11,13 @@ from typing import Any
 import socketio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from app import auth
 from app.config import ROOT, Settings
 from app.house import House
 from app.routes import (
+    changes,
     console,
     errors,
     exports,
@@ -61,12 +63,13 @@ def create_app(settings: Settings | None = None) -> Any:
 
     api = FastAPI(title="Tovholder", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api.state.house = house
-    api.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    api.mount(ASSETS, exercise_assets(house.registry), name="exercises")
+    # Static files go gzipped to a browser that takes it (pages do not: they carry the CSRF token).
+    api.mount("/static", GZipMiddleware(StaticFiles(directory=ROOT / "static")), name="static")
+    api.mount(ASSETS, GZipMiddleware(exercise_assets(house.registry)), name="exercises")
     errors.install(api)
     # Every address is literal but for its parameters, so no two routes can take the same request
     # and the order here does not matter (tests/test_architecture.py holds that).
-    for module in (participant, facilitator, console, flows, guide, results, exports, posters, teams):
+    for module in (participant, changes, facilitator, console, flows, guide, results, exports, posters, teams):
         api.include_router(module.router)
     sockets.install(house)
 

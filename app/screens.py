@@ -3,15 +3,16 @@ the first paint and by the realtime layer for every push, so both always agree."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jinja2
 from pydantic import BaseModel
 
+from app.flows import Flow
 from app.models import Run, RunStatus, utcnow
 from app.templating import render
-from app.views import PhoneView, RunView, StepView
+from app.views import PhoneView, RunView, StepView, answers_editable
 
 
 @dataclass
@@ -24,6 +25,18 @@ class PhoneScreen:
     values: dict[str, Any] = field(default_factory=dict)
     just_sent: bool = False
     me: str = ""  # the participant's public id: finds its own group in a list pushed to every phone
+    editing: int | None = None  # the place (seq) of the sent answer the person is changing
+
+    @property
+    def editable(self) -> bool:
+        """Whether the person may still change or take back their sent text answers."""
+        sv = self.current
+        return sv is not None and answers_editable(self.run, sv.step, sv.exercise)
+
+    def edit_values(self, answer: BaseModel) -> dict[str, str]:
+        """A sent answer as its form's fields, to change it; {} where it cannot be changed."""
+        sv = self.current
+        return sv.exercise.form_values(sv.settings, answer) if sv is not None else {}
 
     @property
     def limit(self) -> int:
@@ -40,20 +53,51 @@ class PhoneScreen:
         )
 
 
+def for_audience(sv: StepView, audience: str | None) -> StepView:
+    """The step as the phones of an audience (a group, a unit) see it."""
+    result, ctx = sv.exercise.for_audience(sv.settings, sv.result, sv.ctx, audience)
+    return replace(sv, result=result, ctx=ctx)
+
+
+def _own(sv: StepView | None, public_id: str) -> StepView | None:
+    """The step as this phone sees it: its own audience's screen, where the step has audiences."""
+    if sv is None:
+        return None
+    audiences = sv.exercise.phone_audiences(sv.settings, sv.result, sv.ctx)
+    if not audiences:
+        return sv
+    return for_audience(sv, next((key for key, ids in audiences.items() if public_id in ids), None))
+
+
 def phone_screen_for(view: PhoneView, **extra: Any) -> PhoneScreen:
     return PhoneScreen(
         run=view.run,
         fallback_locale=view.flow.default_locale,
-        current=view.current,
+        current=_own(view.current, view.participant.public_id or ""),
         own_answers=view.own_answers,
         me=view.participant.public_id or "",
         **extra,
     )
 
 
-def phone_screen_broadcast(view: RunView) -> PhoneScreen:
-    """The same fresh screen for every phone: nobody has answered a step that just opened."""
-    return PhoneScreen(run=view.run, fallback_locale=view.flow.default_locale, current=view.current)
+def phone_screens_broadcast(
+    run: Run, flow: Flow, sv: StepView | None
+) -> list[tuple[tuple[str, ...] | None, PhoneScreen]]:
+    """The fresh screens of a step that just opened (nobody has answered it yet): one for every
+    phone (None), or, where the step has audiences (groups, units), one per audience with its
+    people's public ids, and one for the people in none."""
+    screen = PhoneScreen(run=run, fallback_locale=flow.default_locale, current=sv)
+    audiences = sv.exercise.phone_audiences(sv.settings, sv.result, sv.ctx) if sv else {}
+    if sv is None or not audiences:
+        return [(None, screen)]
+    out: list[tuple[tuple[str, ...] | None, PhoneScreen]] = [
+        (ids, replace(screen, current=for_audience(sv, key))) for key, ids in audiences.items() if ids
+    ]
+    placed = {pid for ids in audiences.values() for pid in ids}
+    rest = tuple(m.public_id for m in sv.ctx.members if m.public_id and m.public_id not in placed)
+    if rest:
+        out.append((rest, replace(screen, current=for_audience(sv, None))))
+    return out
 
 
 def stage_html(env: jinja2.Environment, view: RunView, *, join_url: str, qr_svg: str) -> str:

@@ -68,13 +68,18 @@ def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
     env.globals["console_extras"] = {
         f"{name}/console.html" for name, ex in registry.items() if ex.has_template("console.html")
     }
-    # The stylesheets of the registered exercises that have one; the page shell links them.
+    # The stylesheets of the registered exercises that have one; the page shell links them (a
+    # phone's screen links only its current exercise's, so a phone downloads what it shows).
     env.globals["exercise_css"] = [f"{ASSETS}/{name}/{STYLESHEET}" for name in exercise_styled(registry)]
+    env.globals["exercise_stylesheet"] = {
+        name: f"{ASSETS}/{name}/{STYLESHEET}" for name in exercise_styled(registry)
+    }
     env.globals["t"] = _text
     env.globals["locale"] = i18n.current_locale
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.filters["iso"] = _iso
     env.filters["paragraphs"] = _paragraphs
+    env.filters["preview"] = preview
     env.filters["decimal"] = _decimal
     return env
 
@@ -97,6 +102,16 @@ def _iso(value: datetime | None) -> str:
 def _decimal(value: float) -> str:
     """A number as the current language writes it: 3.5 in English, 3,5 in Norwegian."""
     return str(format_decimal(value, format="#,##0.##", locale=i18n.current_locale()))
+
+
+def preview(value: str, length: int = 240) -> str:
+    """The start of a text as one line, cut at a word and ended with one "…" (never "…." after a
+    full stop): the console's look at the next step's notes."""
+    text = " ".join(value.split())
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0].rstrip(" .,;:!?–—-")
+    return cut + " …"
 
 
 def _paragraphs(value: str) -> Markup:

@@ -200,6 +200,8 @@ class Tovholder:
         )
         if r.status_code != 303:
             raise BenchError(f"login failed: {r.status_code}")
+        # A login has a token of its own: read it from a page behind the login.
+        token = CSRF.search((await self.http.get("/dashboard")).text) or token
         self.http.headers["X-CSRF-Token"] = token.group(1)
         self.http.headers["HX-Request"] = "true"
 

@@ -181,6 +181,8 @@ class Scratch:
             TOVHOLDER_PUBLIC_URL=f"http://127.0.0.1:{port}",
             TOVHOLDER_SECRET_KEY=self.secret,
             TOVHOLDER_SESSIONS_DIR=str(self.sessions),
+            TOVHOLDER_RATE_LIMITS="false",  # every phone comes from 127.0.0.1
+            TOVHOLDER_MAX_PARTICIPANTS="10000",
         )
         if database_url:
             env["TOVHOLDER_DATABASE_URL"] = database_url

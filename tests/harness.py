@@ -30,6 +30,11 @@ IN_CI = bool(os.environ.get("CI"))
 PASSWORD = "correct-horse-battery"
 
 
+# Idle connections are dropped by the client after 2 s, before uvicorn's 5 s keep-alive closes them:
+# with both at 5 s a request can go out on a connection the server is closing (httpx.ReadError).
+POOL = httpx.Limits(keepalive_expiry=2.0)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -248,6 +253,7 @@ class Server:
     def client(self, **kwargs: Any) -> httpx.Client:
         """A new browser (its own cookies) for this server."""
         kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("limits", POOL)
         return httpx.Client(base_url=self.url, **kwargs)
 
     def login(self, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
@@ -300,7 +306,7 @@ def csrf_of(html: str) -> str:
 def login(site: Site | str, email: str = "t@example.org", password: str = PASSWORD) -> httpx.Client:
     """A browser logged in through the login form, with the CSRF header htmx would send (the
     login's token, read from the dashboard)."""
-    client = httpx.Client(base_url=site, timeout=30) if isinstance(site, str) else site.client()
+    client = httpx.Client(base_url=site, timeout=30, limits=POOL) if isinstance(site, str) else site.client()
     page = client.get("/login")
     response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_of(page.text)}

@@ -79,7 +79,7 @@ async def _forward(asgi: httpx.ASGITransport, request: httpx.Request, chunks: li
         extensions=request.extensions,
     )
     response = await asgi.handle_async_request(forwarded)
-    body = await response.aread()
+    body = b"".join([chunk async for chunk in response.aiter_raw()])  # as sent: gzip stays gzip
     return httpx.Response(response.status_code, headers=response.headers.raw, stream=httpx.ByteStream(body))
 
 

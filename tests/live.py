@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import socketio
 
-from tests.harness import PASSWORD, csrf_of
+from tests.harness import PASSWORD, POOL, csrf_of
 
 
 async def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -73,7 +73,7 @@ class Tovholder:
     """A logged-in tovholder's browser; `http` is an app's in-process client (else a real one)."""
 
     def __init__(self, base_url: str, http: httpx.AsyncClient | None = None) -> None:
-        self.http = http or httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.http = http or httpx.AsyncClient(base_url=base_url, timeout=30, limits=POOL)
 
     async def login(self, email: str = "t@example.org") -> None:
         page = await self.http.get("/login")
@@ -105,7 +105,7 @@ class Phone:
         self.code = code
         self.name = name
         self.unit = unit
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, limits=POOL)
         self.screen: Screen | None = None
         self.csrf = ""
 

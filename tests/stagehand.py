@@ -121,15 +121,34 @@ class Stagehand:
             room.append(self.runner.add_participant(run, name, units[i % len(units)] if units else None))
         phone = self.runner.add_participant(run, None, units[0] if units else None)
         if index is not None:
+            needed = _sources(flow, index)
             for i, step in enumerate(flow.steps):
                 if step.off:
                     continue
                 self.runner.move(run.id, +1)
-                _simulate_step(self.runner, run.id, flow, step, room, self.rng, locale)
+                if i in needed:  # the step itself, and the earlier steps whose results it reads
+                    _simulate_step(self.runner, run.id, flow, step, room, self.rng, locale)
                 if i >= index:
                     break
             self.runner.set_revealed(run.id, revealed)
         return Scene(run_id=run.id, code=run.code, phone_token=phone.token, people=room)
+
+
+def _sources(flow: Flow, index: int) -> set[int]:
+    """The step at `index` and every earlier step whose results it reads, at any depth."""
+    found, todo = set(), [index]
+    while todo:
+        i = todo.pop()
+        if i in found:
+            continue
+        found.add(i)
+        step = flow.steps[i]
+        exercise = REGISTRY[step.exercise]
+        for source in exercise.sources(exercise.settings(step.settings)):
+            j = flow.step_index(source)
+            if j is not None:
+                todo.append(j)
+    return found
 
 
 @contextmanager

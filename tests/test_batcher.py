@@ -1,5 +1,5 @@
-"""The single writer for bursts: what arrives together is handled as one list, each caller gets
-its own outcome (or its own refusal), and nothing waits for a list that is not its own."""
+"""The single writer for bursts (what arrives together is handled as one list, each caller gets
+its own outcome or its own refusal), and the switch that turns the rate limits off for a load test."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 from app.batcher import Batcher
+from app.ratelimits import Limits
 
 
 def test_a_burst_is_one_list_and_each_caller_gets_its_own_outcome() -> None:
@@ -45,3 +46,12 @@ def test_a_list_that_fails_whole_refuses_each_of_its_callers_and_the_writer_goes
 
     first, later = asyncio.run(twice())
     assert all(isinstance(o, RuntimeError) for o in first) and later == 3
+
+
+def test_rate_limits_switched_off_neither_count_nor_block() -> None:
+    """`TOVHOLDER_RATE_LIMITS=false`, for a load test whose phones all come from one address."""
+    on, off = Limits(), Limits(enabled=False)
+    for _ in range(80):
+        on.hit("join-address", "127.0.0.1")
+        off.hit("join-address", "127.0.0.1")
+    assert on.blocked("join-address", "127.0.0.1") and not off.blocked("join-address", "127.0.0.1")

@@ -358,10 +358,9 @@ def page(
         state=state,
         ctx=c,
         step=None,
-        result=GROUPS.aggregate(s, [], c),
         run=SimpleNamespace(version=3),
         action_url="/runs/1/steps/g/",
-        **extra,
+        **{"result": GROUPS.aggregate(s, [], c), **extra},
     )
 
 
@@ -430,3 +429,27 @@ def test_templates_have_no_inline_style_or_script() -> None:
     for name in ("results.html", "phone.html", "console.html"):
         html = page(name, s, members, state)
         assert "style=" not in html and "<script" not in html
+
+
+def test_each_group_is_an_audience_that_sees_only_its_own_group() -> None:
+    s = settings(roles=ROLES)
+    members = people(10)
+    c = ctx(members, GROUPS.initial_state(s, ctx(members)))
+    result = GROUPS.aggregate(s, [], c)
+    audiences = GROUPS.phone_audiences(s, result, c)
+    assert sorted(pid for ids in audiences.values() for pid in ids) == [m.public_id for m in members]
+    mine, mine_ctx = GROUPS.for_audience(s, result, c, "2")
+    assert [g.number for g in mine.groups] == [2] and [g["number"] for g in mine_ctx.state["groups"]] == [2]
+    html = page("phone.html", s, members, mine_ctx.state, result=mine)
+    assert re.findall(r'data-members="([^"]*)"', html) == [" ".join(audiences["2"])]
+    late, late_ctx = GROUPS.for_audience(s, result, c, None)
+    assert late.groups == [] and late_ctx.state["late"]
+    html = page("phone.html", s, members, late_ctx.state, result=late)
+    assert "You joined after the groups were made" in html and "data-members" not in html
+
+
+def test_before_the_split_there_are_no_audiences() -> None:
+    c = ctx(people(4), {"groups": []})
+    result = GROUPS.aggregate(settings(), [], c)
+    assert GROUPS.phone_audiences(settings(), result, c) == {}
+    assert GROUPS.for_audience(settings(), result, c, None) == (result, c)

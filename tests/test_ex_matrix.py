@@ -351,3 +351,16 @@ def test_sent_renders() -> None:
     answer = MatrixAnswer(ratings={"Day": {"goals": 4, "talk": 2}})
     sent = render(ENV, "matrix/sent.html", "en", settings=settings(), answer=answer, ctx=ctx(), state={})
     assert "Day" in sent and "4 · 2" in sent
+
+
+def test_each_unit_is_an_audience_that_answers_from_its_own_unit() -> None:
+    members = (*(Member(public_id=f"p{i}", unit=UNITS[i % 3]) for i in range(6)), Member(public_id="x"))
+    c = ctx(members=members)
+    result = MATRIX.aggregate(settings(), [], c)
+    assert MATRIX.phone_audiences(settings(), result, c) == {
+        "Day": ("p0", "p3"),
+        "Evening": ("p1", "p4"),
+        "Night": ("p2", "p5"),
+    }
+    assert MATRIX.for_audience(settings(), result, c, "Evening")[1].unit == "Evening"
+    assert MATRIX.for_audience(settings(), result, c, None)[1].members == ()

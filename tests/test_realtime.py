@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -96,9 +96,12 @@ async def test_two_tabs_cannot_skip_two_steps(inproc: InProcess) -> None:
     await tov.http.aclose()
 
 
-@pytest.fixture
-def two_servers(uvicorn: Uvicorn, templates: Templates, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+@pytest.fixture(scope="module")
+def two_servers(
+    uvicorn: Uvicorn, templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
     """Two server processes on one PostgreSQL database and one Redis: one session, two hosts."""
+    tmp_path = tmp_path_factory.mktemp("two-servers")
     require_service("Redis", "127.0.0.1", 6379)
     channel = f"tovholder-test-{secrets.token_hex(4)}"  # the two hosts share it; nobody else does
     with contextlib.ExitStack() as stack:
@@ -118,7 +121,8 @@ async def test_two_servers_share_one_session_through_redis(two_servers: tuple[Se
     run_id, code = await tov.start()
     projector = Screen(a.url, "projector", code, tov.cookies)
     await projector.connect()
-    phones = [Phone(b.url, code) for _ in range(5)]  # the phones reach the other host
+    phones = [Phone(b.url, code) for _ in range(3)]  # three phones reach the other host
+    phones += [Phone(a.url, code) for _ in range(2)]
     await asyncio.gather(*(p.join() for p in phones))
     await wait_for(
         lambda: "<strong>5</strong>" in projector.html, "host A's projector to count host B's phones"
@@ -129,15 +133,51 @@ async def test_two_servers_share_one_session_through_redis(two_servers: tuple[Se
     version = version_of(r.text)
     await wait_for(
         lambda: all(p.screen and p.screen.version >= version for p in phones),
-        "phones on host B to follow a step made on host A",
+        "phones on both hosts to follow a step made on host A",
     )
     for i, p in enumerate(phones):
         ack = await p.answer_by_socket("name-activity", {"word": f"ord{i}"})
         assert ack["ok"]
     await wait_for(
-        lambda: "5 answers · 5 of 5 people" in projector.html, "host A's tally of answers on host B"
+        lambda: "5 answers · 5 of 5 people" in projector.html, "host A's tally of answers on both hosts"
     )
     for p in phones:
         await p.close()
     await projector.close()
+    await tov.http.aclose()
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_each_group_sees_only_its_own_group_on_both_servers(two_servers: tuple[Server, Server]) -> None:
+    """The groups step goes to each group's phones, wherever they are connected, and holds that
+    group only; a phone that joins after the split is told so."""
+    a, b = two_servers
+    tov = Tovholder(a.url)
+    await tov.login()
+    run_id, code = await tov.start("core-task-2")
+    phones = [Phone((a if i % 2 else b).url, code, name=f"Name{i}") for i in range(10)]
+    await asyncio.gather(*(p.join() for p in phones))
+    version = version_of((await tov.control(run_id, "next")).text)
+    for _ in range(2):  # welcome, unit-contribution, angles-groups
+        version = version_of((await tov.control(run_id, "next", version=version)).text)
+    await wait_for(
+        lambda: all(p.screen and p.screen.version >= version for p in phones), "every phone to get its group"
+    )
+    seen = []
+    for i, p in enumerate(phones):
+        assert p.screen is not None
+        groups = re.findall(r'class="groups-phone__group" data-members="([^"]*)"', p.screen.html)
+        assert len(groups) == 1, p.screen.html
+        assert f"Name{i}" in p.screen.html
+        seen.append(groups[0])
+    placed = [set(g.split()) for g in set(seen)]
+    assert len(placed) == 3 and sum(len(g) for g in placed) == 10 and len(set().union(*placed)) == 10
+    late = Phone(b.url, code, name="Late")
+    await late.join()
+    assert late.screen is not None
+    assert "You joined after the groups were made" in late.screen.html
+    assert "data-members" not in late.screen.html
+    for p in [*phones, late]:
+        await p.close()
     await tov.http.aclose()

@@ -7,6 +7,7 @@ no error. The scenes are set through the runner (tests/stagehand.py); pages are 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.harness import Server, login
-from tests.stagehand import Stagehand, first_steps
+from tests.stagehand import FIT_JS, Stagehand, first_steps, largest_steps
 
 if TYPE_CHECKING:
     from tests.browser import Watcher
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.browser"]
 
 FULL_HD = {"width": 1920, "height": 1080}
+HD = {"width": 1280, "height": 720}
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,14 @@ def tovholder(chromium: Browser, shared_sqlite_server: Server) -> Iterator[Brows
 @pytest.fixture(scope="module")
 def page(tovholder: BrowserContext) -> Page:
     return tovholder.new_page()
+
+
+@pytest.fixture(scope="module")
+def still(tovholder: BrowserContext) -> Page:
+    """A page without the live socket: it shows the scene as loaded, and nothing swaps it."""
+    page = tovholder.new_page()
+    page.route("**/socket.io.min.js", lambda route: route.abort())
+    return page
 
 
 def qr_codes(page: Page) -> list[str]:
@@ -90,3 +100,38 @@ def test_the_projector_shows_the_qr_code_on_every_step_and_the_tovholder_can_hid
     page.keyboard.press("j")
     expect(page.locator(".joincorner")).to_be_visible()
     assert not watcher.errors, watcher.errors
+
+
+def test_every_exercise_type_fits_the_projector_at_its_largest(
+    still: Page, hand: Stagehand, shared_sqlite_server: Server
+) -> None:
+    """Each type's step with the most text in the shipped flows, with 40 people's answers, in
+    the language where its texts are longest, at 1920x1080 and 1280x720: no scroll, nothing past
+    the window or clipped (a list too long is paged, and says so); at 1920x1080 the question is
+    40 px or more, the body 28 px, and nothing the room reads under 24 px."""
+    failures: list[str] = []
+    paged: list[str] = []
+    page = still
+    for pick in largest_steps():
+        scene = hand.scene(pick.flow, pick.longest_locale, pick.index, people=40)
+        for viewport in (FULL_HD, HD):
+            page.set_viewport_size(viewport)
+            page.goto(f"{shared_sqlite_server.url}/runs/{scene.run_id}/projector")
+            page.wait_for_selector("#stage[data-fitted]", state="attached")
+            found = page.evaluate(FIT_JS)
+            where = f"{pick.exercise} ({pick.flow}, {pick.longest_locale}, {viewport['width']})"
+            failures += [f"{where}: {p}" for p in found["problems"]]
+            pager = page.locator("[data-pager]")
+            if pager.is_visible():
+                paged.append(where)
+                assert re.fullmatch(r"(Side|Page|Sida) 1 (av|of|af) \d+.*", pager.inner_text()), (
+                    where
+                )
+            if viewport == FULL_HD:
+                if found["title"] is not None and found["title"] < 40:
+                    failures.append(f"{where}: the question is {found['title']} px")
+                if found["body"] is not None and found["body"] < 28:
+                    failures.append(f"{where}: the body is {found['body']} px")
+                failures += [f"{where}: {n} is {s} px: {t}" for n, s, t in found["sizes"] if s < 24]
+    assert not failures, "\n".join(failures)
+    assert any(w.startswith("open_text") for w in paged), "40 cards do not fit one screen: they are paged"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -205,6 +206,29 @@ class Groups(NoAnswers[GroupsSettings, GroupsResult]):
         return GroupsResult(
             people=len(names), groups=groups, unplaced=sum(1 for pid in names if pid not in placed)
         )
+
+    def phone_audiences(
+        self, settings: GroupsSettings, result: GroupsResult, ctx: StepContext
+    ) -> dict[str, tuple[str, ...]]:
+        return {str(g.number): tuple(m.public_id for m in g.members) for g in result.groups}
+
+    def for_audience(
+        self, settings: GroupsSettings, result: GroupsResult, ctx: StepContext, audience: str | None
+    ) -> tuple[GroupsResult, StepContext]:
+        """A group's phones see their group only; a phone that joined after the split, none."""
+        if not result.groups:
+            return result, ctx
+        mine = [g for g in result.groups if str(g.number) == audience]
+        raw = ctx.state.get("groups")
+        ours = (
+            [g for g in raw if isinstance(g, Mapping) and str(g.get("number")) == audience]
+            if isinstance(raw, list)
+            else []
+        )
+        state = {**ctx.state, "groups": ours}
+        if not mine:
+            state["late"] = True
+        return result.model_copy(update={"groups": mine}), replace(ctx, state=state)
 
     def act(
         self,

@@ -9,6 +9,7 @@ import random
 import statistics
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -117,6 +118,22 @@ class Matrix(Exercise[MatrixSettings, MatrixAnswer, MatrixResult]):
 
     def max_answers(self, settings: MatrixSettings, ctx: StepContext) -> int:
         return 1
+
+    def phone_audiences(
+        self, settings: MatrixSettings, result: MatrixResult, ctx: StepContext
+    ) -> dict[str, tuple[str, ...]]:
+        """Each unit's phones: they rate every unit but their own."""
+        return {
+            unit: tuple(m.public_id for m in ctx.members if m.unit == unit and m.public_id)
+            for unit in ctx.units
+        }
+
+    def for_audience(
+        self, settings: MatrixSettings, result: MatrixResult, ctx: StepContext, audience: str | None
+    ) -> tuple[MatrixResult, StepContext]:
+        if audience in ctx.units:
+            return result, replace(ctx, unit=audience)
+        return result, replace(ctx, members=())  # without a unit: nothing to hide, nobody listed
 
     def parse_answer(
         self, settings: MatrixSettings, form: Mapping[str, Any], ctx: StepContext

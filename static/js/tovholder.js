@@ -1,6 +1,7 @@
 /* Tovholder browser glue: live screens over socket.io, keyboard, answer forms, timers.
- * Needs htmx 4 (static/vendor/htmx.min.js) and socket.io (static/vendor/socket.io.min.js)
- * loaded before it; works under "script-src 'self'; style-src 'self'" (no inline code, no eval). */
+ * Needs htmx 4 (static/vendor/htmx.min.js) and socket.io's io() (static/vendor/socket.io.min.js,
+ * or on the phone our small static/js/socket.js) loaded before it; works under
+ * "script-src 'self'; style-src 'self'" (no inline code, no eval). */
 (function () {
   "use strict";
 
@@ -35,7 +36,7 @@
     body.dataset.version = String(version);
     // outerMorph keeps unchanged nodes (no flicker); htmx.swap() runs htmx.process() on the result,
     // which fires htmx:after:process -> init() below.
-    htmx.swap({target: el, sourceElement: el, text: p.html, swap: "outerMorph"})
+    return htmx.swap({target: el, sourceElement: el, text: p.html, swap: "outerMorph"})
       .catch(function (err) { fail("swap failed", err); });
   }
 
@@ -51,8 +52,12 @@
   function connect() {
     if (typeof io !== "function") { fail("socket.io client missing"); return; }
     var socket = io({transports: ["websocket"], auth: {role: role, run: run}, reconnectionDelayMax: 5000});
-    function sync() { socket.emit("sync", {version: currentVersion()}, applyScreen); }
-    socket.on("connect", function () { setConn("online"); sync(); });  // also fires on every reconnect
+    // After the first reply is swapped in, the page is what the server says it is: data-synced.
+    function synced(p) {
+      Promise.resolve(applyScreen(p)).then(function () { body.dataset.synced = "1"; });
+    }
+    function sync() { socket.emit("sync", {version: currentVersion()}, synced); }
+    socket.on("connect", function () { setConn("online"); sync(); resendWaiting(); });  // and on every reconnect
     socket.on("disconnect", function () { setConn("offline"); });
     socket.on("connect_error", function () {
       setConn("offline");
@@ -82,6 +87,26 @@
     e.preventDefault();
     if (!e.repeat && !btn.disabled) btn.click();
   }
+
+  // ---- A budget to spend across a form's fields (dots): "Dots left: 3", updated as people tap ----
+  function updateBudget(form) {
+    var el = form && form.querySelector("[data-budget]");
+    if (!el) return;
+    var prefix = el.getAttribute("data-budget-prefix") || "", spent = 0;
+    var inputs = form.querySelectorAll("input");
+    for (var i = 0; i < inputs.length; i++) {
+      var inp = inputs[i];
+      if (inp.name.indexOf(prefix) !== 0 || ((inp.type === "radio" || inp.type === "checkbox") && !inp.checked)) continue;
+      spent += parseInt(inp.value, 10) || 0;
+    }
+    var left = (parseInt(el.getAttribute("data-budget"), 10) || 0) - spent;
+    var text = left >= 0 ? el.getAttribute("data-left") : el.getAttribute("data-over");
+    el.textContent = (text || "").replace("{num}", String(Math.abs(left)));
+    el.classList.toggle("is-over", left < 0);
+    el.hidden = false;
+  }
+  document.addEventListener("input", function (e) { if (e.target.form) updateBudget(e.target.form); });
+  document.addEventListener("change", function (e) { if (e.target.form) updateBudget(e.target.form); });
 
   // ---- Answer forms (phones): idempotency key, sending state, retry on network error ----
   function newKey() {
@@ -146,13 +171,20 @@
     if (form && !e.detail.ctx.response) stateOf(form).netFail = true;
   });
 
+  // A console form marked data-reset (a new group's name) is emptied once its action is done.
+  document.addEventListener("htmx:finally:request", function (e) {
+    var form = e.target && e.target.closest ? e.target.closest("form[data-reset]") : null;
+    var ctx = e.detail && e.detail.ctx;
+    if (form && form.isConnected && ctx && ctx.response && ctx.response.status < 400) form.reset();
+  });
+
   document.addEventListener("htmx:finally:request", function (e) {
     var form = answerForm(e);
     if (!form) return;
     var st = stateOf(form), ctx = e.detail.ctx;
     st.inflight = false;
     if (!form.isConnected) return;  // replaced by the response: nothing left to reset
-    if (st.netFail && st.tries < MAX_RETRIES) {
+    if (st.netFail && (st.tries < MAX_RETRIES || navigator.onLine === false)) {  // offline: wait on
       st.tries++;
       setNote(form, true);
       st.timer = setTimeout(function () { resend(form); }, RETRY_MS);
@@ -182,6 +214,20 @@
     // Same trigger as the user's submit (htmx listens for "submit" on the form), same submitter.
     form.dispatchEvent(new SubmitEvent("submit", {bubbles: true, cancelable: true, submitter: st.submitter}));
   }
+
+  // Back online (the browser says so, or the socket is back): what waits goes at once, with its key.
+  function resendWaiting() {
+    var list = document.querySelectorAll("form[data-answer]");
+    for (var i = 0; i < list.length; i++) {
+      var st = forms.get(list[i]);
+      if (st && !st.inflight && (st.timer || list[i].dataset.state === "failed")) {
+        clearTimeout(st.timer);
+        st.tries = 0;
+        resend(list[i]);
+      }
+    }
+  }
+  window.addEventListener("online", resendWaiting);
 
   // ---- #flash: the server retargets error messages here (HX-Retarget); a new request clears them ----
   var flashTimer = 0;
@@ -228,6 +274,8 @@
 
   // ---- Init on page load and on every piece of content htmx processes ----
   function init(root) {
+    var budgets = (root.querySelectorAll ? root : document).querySelectorAll("[data-budget]");
+    for (var b = 0; b < budgets.length; b++) updateBudget(budgets[b].closest("form"));
     if (!root || !root.querySelectorAll) return;
     markMine(root.closest ? (root.closest("#phone") || root) : root);
     var list = root.querySelectorAll("form[data-answer]");
