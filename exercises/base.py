@@ -375,11 +375,6 @@ class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
         for the Markdown export. None: the export shows the result as JSON. Never a name."""
         return None
 
-    def shows_units(self, settings: S) -> bool:
-        """Whether the step shows the room which unit an answer comes from. Only then may a
-        poster name a card's unit (and still only a unit big enough to show). By default not."""
-        return False
-
     def poster(self, settings: S, result: R, entries: Sequence[Entry[A]], slot: PosterSlot) -> PosterPart:
         """What the step gives a poster section it is tagged for. By default nothing."""
         return PosterPart()

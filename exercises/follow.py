@@ -66,7 +66,8 @@ class Reading:
 
 
 class ProgramHooks(Generic[S, R]):
-    """An exercise's hooks for the team's program (part of `Exercise`; every one has a default)."""
+    """An exercise's hooks for the team's program and its posters (part of `Exercise`; every one
+    has a default)."""
 
     # It follows up the team's commitments from earlier sessions: the app fills ctx.commitments.
     reads_team_commitments: ClassVar[bool] = False
@@ -86,3 +87,8 @@ class ProgramHooks(Generic[S, R]):
     def readings(self, settings: S, result: R) -> list[Reading]:
         """Rated items' medians, compared over the team's sessions by item id."""
         return []
+
+    def shows_units(self, settings: S) -> bool:
+        """Whether the step shows the room which unit an answer comes from. Only then may a
+        poster name a card's unit (and still only a unit big enough to show). By default not."""
+        return False
