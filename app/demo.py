@@ -159,6 +159,12 @@ def _simulate_step(
     settings_model = exercise.settings(step.settings)
     samples = step.demo.get(locale) or step.demo.get(flow.default_locale) or []
     if exercise.collects_answers:
+        first = runner.step_context(run_id, step.id)
+        if exercise.has_actions and exercise.max_answers(settings_model, first) == 0:
+            # Nothing to answer until the tovholder acts (shows the statement): that comes first.
+            early = exercise.simulate_state(settings_model, rng, samples, [], first)
+            if early:
+                runner.put_state(run_id, step.id, early)
         contexts: dict[str | None, StepContext] = {}
         answers: list[tuple[Participant, BaseModel]] = []
         for p in people:

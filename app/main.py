@@ -17,6 +17,7 @@ from app import auth
 from app.config import ROOT, Settings
 from app.house import House
 from app.routes import (
+    changes,
     console,
     errors,
     exports,
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Any:
     errors.install(api)
     # Every address is literal but for its parameters, so no two routes can take the same request
     # and the order here does not matter (tests/test_architecture.py holds that).
-    for module in (participant, facilitator, console, flows, guide, results, exports, posters):
+    for module in (participant, changes, facilitator, console, flows, guide, results, exports, posters):
         api.include_router(module.router)
     sockets.install(house)
 

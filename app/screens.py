@@ -9,9 +9,10 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
+from app.flows import Flow
 from app.models import Run, RunStatus, utcnow
 from app.templating import render
-from app.views import PhoneView, RunView, StepView
+from app.views import PhoneView, RunView, StepView, answers_editable
 
 
 @dataclass
@@ -24,6 +25,18 @@ class PhoneScreen:
     values: dict[str, Any] = field(default_factory=dict)
     just_sent: bool = False
     me: str = ""  # the participant's public id: finds its own group in a list pushed to every phone
+    editing: int | None = None  # the place (seq) of the sent answer the person is changing
+
+    @property
+    def editable(self) -> bool:
+        """Whether the person may still change or take back their sent text answers."""
+        sv = self.current
+        return sv is not None and answers_editable(self.run, sv.step, sv.exercise)
+
+    def edit_values(self, answer: BaseModel) -> dict[str, str]:
+        """A sent answer as its form's fields, to change it; {} where it cannot be changed."""
+        sv = self.current
+        return sv.exercise.form_values(sv.settings, answer) if sv is not None else {}
 
     @property
     def limit(self) -> int:
@@ -67,17 +80,13 @@ def phone_screen_for(view: PhoneView, **extra: Any) -> PhoneScreen:
     )
 
 
-def phone_screen_broadcast(view: RunView) -> PhoneScreen:
-    """The same fresh screen for every phone: nobody has answered a step that just opened."""
-    return PhoneScreen(run=view.run, fallback_locale=view.flow.default_locale, current=view.current)
-
-
-def phone_screens_broadcast(view: RunView) -> list[tuple[tuple[str, ...] | None, PhoneScreen]]:
-    """The fresh screens of a step that just opened: one for every phone (None), or, where the
-    step has audiences (groups, units), one per audience with its people's public ids, and one
-    for the people in none."""
-    screen = phone_screen_broadcast(view)
-    sv = view.current
+def phone_screens_broadcast(
+    run: Run, flow: Flow, sv: StepView | None
+) -> list[tuple[tuple[str, ...] | None, PhoneScreen]]:
+    """The fresh screens of a step that just opened (nobody has answered it yet): one for every
+    phone (None), or, where the step has audiences (groups, units), one per audience with its
+    people's public ids, and one for the people in none."""
+    screen = PhoneScreen(run=run, fallback_locale=flow.default_locale, current=sv)
     audiences = sv.exercise.phone_audiences(sv.settings, sv.result, sv.ctx) if sv else {}
     if sv is None or not audiences:
         return [(None, screen)]

@@ -79,6 +79,7 @@ def make_env(registry: Mapping[str, AnyExercise]) -> jinja2.Environment:
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.filters["iso"] = _iso
     env.filters["paragraphs"] = _paragraphs
+    env.filters["preview"] = preview
     env.filters["decimal"] = _decimal
     return env
 
@@ -101,6 +102,16 @@ def _iso(value: datetime | None) -> str:
 def _decimal(value: float) -> str:
     """A number as the current language writes it: 3.5 in English, 3,5 in Norwegian."""
     return str(format_decimal(value, format="#,##0.##", locale=i18n.current_locale()))
+
+
+def preview(value: str, length: int = 240) -> str:
+    """The start of a text as one line, cut at a word and ended with one "…" (never "…." after a
+    full stop): the console's look at the next step's notes."""
+    text = " ".join(value.split())
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0].rstrip(" .,;:!?–—-")
+    return cut + " …"
 
 
 def _paragraphs(value: str) -> Markup:

@@ -29,6 +29,14 @@ class Unreadable:
     reason: str  # where and why it does not fit, without the answer's content
 
 
+def answers_editable(run: Run, step: Step, exercise: AnyExercise) -> bool:
+    """Whether a person may still change or take back a text answer to the step on the screen:
+    while it is on the screen and, where it hides its results, until the tovholder shows them."""
+    if run.status != RunStatus.live or not exercise.takes_text or not exercise.collects_answers:
+        return False
+    return not (step.hide_results and run.revealed)
+
+
 @dataclass(frozen=True)
 class Card:
     """One answer's text as the tovholder's moderation list shows it: never who wrote it."""

@@ -246,9 +246,10 @@ class Exercise(ABC, Generic[S, A, R]):
     result_model: ClassVar[type[BaseModel]]  # what aggregate() returns
     collects_answers: ClassVar[bool] = True
     has_actions: ClassVar[bool] = False  # the tovholder acts on the step (console.html)
-    # People write text here: the console lists the cards to hide (card_text), and a sent answer
-    # can be edited (form_values) until the step closes or its results are shown.
+    # People write text: the console lists cards to hide (card_text); a sent one can be edited.
     takes_text: ClassVar[bool] = False
+    # The latest answer counts: the phone offers "Change my answer", not "Send another".
+    reacts_again: ClassVar[bool] = False
     # It runs a countdown of its own (a timer, a speaking round): the console offers no step timer.
     keeps_time: ClassVar[bool] = False
     # An answer names units by the rater's own (a matrix): the exports withhold its content for a
@@ -355,8 +356,7 @@ class Exercise(ABC, Generic[S, A, R]):
         return ""
 
     def form_values(self, settings: S, answer: A) -> dict[str, str]:
-        """A sent answer as the phone's form fields, to edit it. By default its text fields by
-        name; {} where the answer has other fields (it can then only be withdrawn)."""
+        """A sent answer as its form's fields, to edit it; {} (only withdrawn) if not all text."""
         dumped = answer.model_dump(mode="json")
         if not dumped or not all(isinstance(v, str) for v in dumped.values()):
             return {}

@@ -82,11 +82,16 @@ def test_settings_bounds(raw: dict[str, Any], ok: bool) -> None:
         ("da", {"nn": "Saman …"}, "Saman …"),  # neither: any
     ],
 )
-def test_the_draft_is_revision_one_in_the_sessions_language(
+def test_the_draft_waits_on_the_console_in_the_sessions_language(
     locale: str, draft: dict[str, str], text: str
 ) -> None:
+    """The draft is where the tovholder starts writing: no version yet, nothing to agree with."""
     settings = StatementSettings(draft=draft)
-    assert EX.initial_state(settings, StepContext(locale=locale)) == {"text": text, "revision": 1}
+    state = EX.initial_state(settings, StepContext(locale=locale))
+    assert state == {"text": text, "revision": 0}
+    assert EX.max_answers(settings, StepContext(state=state)) == 0
+    shown = EX.act(settings, state, "edit", {"text": text}, StepContext(state=state))
+    assert shown == {"text": text, "revision": 1}
 
 
 def test_without_a_draft_there_is_no_text_and_no_reactions_yet() -> None:
@@ -290,16 +295,15 @@ WITH_DRAFT = StatementSettings(draft=DRAFT, comment_length=20)
 def test_simulated_reactions_are_answers_the_final_state_accepts() -> None:
     start = StepContext(state=EX.initial_state(WITH_DRAFT, StepContext()))
     final = EX.simulate_state(WITH_DRAFT, random.Random(0), SAMPLES, [], start)
-    assert final == {"text": SAMPLES[0], "revision": 2}
+    assert final == {"text": SAMPLES[0], "revision": 1}
     seen = set()
     for seed in range(40):
         for answer in EX.simulate(WITH_DRAFT, random.Random(seed), SAMPLES, start):
-            assert answer.revision in (1, 2)
+            assert answer.revision == 1
             seen.add((answer.revision, answer.reaction))
-            if answer.revision == 2:
-                form = {"reaction": answer.reaction, "comment": answer.comment, "revision": "2"}
-                assert EX.parse_answer(WITH_DRAFT, form, StepContext(state=final)) == answer
-    assert {(2, "agree"), (2, "adjust"), (1, "agree"), (1, "adjust")} <= seen
+            form = {"reaction": answer.reaction, "comment": answer.comment, "revision": "1"}
+            assert EX.parse_answer(WITH_DRAFT, form, StepContext(state=final)) == answer
+    assert {(1, "agree"), (1, "adjust")} <= seen
 
 
 def test_simulate_is_the_same_for_the_same_seed() -> None:

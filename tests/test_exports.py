@@ -201,6 +201,7 @@ def _craft(runner: Runner, engine: Engine) -> tuple[int, list[str], list[str]]:
         form = {f"rate:{u}:hand-offs": str(1 + (i + u) % 5) for u, other in enumerate(UNITS) if other != unit}
         send(i, "relations", **form)
     runner.move(run.id, +1)
+    runner.act(run.id, "statement", "edit", {"text": "Vi hjelper."})  # the tovholder shows the draft
     send(0, "statement", reaction="agree", revision="1", comment="")
     send(1, "statement", reaction="adjust", revision="1", comment="Say who we help [here](x)")
     runner.move(run.id, +1)

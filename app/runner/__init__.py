@@ -1,7 +1,7 @@
 """The run's state machine, the only writer of a run: its life (lifecycle), its participants and
-answers (answers), the actions on its steps (actions) and moderation (moderation), over what they
-share (base). Every change is written in one transaction, and only after the commit does the
-runner call notify()."""
+answers (answers) and a person's changes to them (edits), the actions on its steps (actions) and
+moderation (moderation), over what they share (base). Every change is written in one
+transaction, and only after the commit does the runner call notify()."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from app.runner.actions import StepActions
 from app.runner.answers import MAX_FIELDS, AnswerInput, SubmitResult, answer_input
 from app.runner.base import Notifier, Silent
 from app.runner.bursts import MAX_BURST, Bursts, Sent, Stored
+from app.runner.edits import Edits
 from app.runner.lifecycle import CODE_ALPHABET, CODE_LENGTH, MAX_TIMER_SECONDS, Lifecycle
-from app.runner.moderation import Moderation
 
 
-class Runner(Lifecycle, Bursts, StepActions, Moderation):
+class Runner(Lifecycle, Bursts, StepActions, Edits):
     """One per process. It holds no state of a run: that lives in the database."""
 
 

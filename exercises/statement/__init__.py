@@ -1,6 +1,8 @@
 """Statement: the tovholder drafts one shared text live; participants agree or suggest an adjustment.
 
-State: `{"text": str, "revision": int}`; every edit is a new revision. An answer names the
+State: `{"text": str, "revision": int}`. A flow's draft is where the tovholder starts writing, on
+the console only (revision 0: nothing to react to yet); showing the text makes it version 1, and
+every change after that is a new revision. An answer names the
 revision it reacts to; a reaction to an older one is refused, and the results count each
 person's latest reaction to the current revision only."""
 
@@ -107,14 +109,15 @@ class Statement(Exercise[StatementSettings, StatementAnswer, StatementResult]):
     answer_model = StatementAnswer
     result_model = StatementResult
     has_actions = True
+    reacts_again = True
 
     def max_answers(self, settings: StatementSettings, ctx: StepContext) -> int:
         _, revision = read_state(ctx.state)
         return MAX_REACTIONS if revision else 0
 
     def initial_state(self, settings: StatementSettings, ctx: StepContext) -> dict[str, Any]:
-        text = _draft(settings, ctx.locale)
-        return {"text": text, "revision": 1 if text else 0}
+        # The draft is a start for the tovholder's writing, not a version people can agree with.
+        return {"text": _draft(settings, ctx.locale), "revision": 0}
 
     def parse_answer(
         self, settings: StatementSettings, form: Mapping[str, Any], ctx: StepContext
@@ -179,34 +182,27 @@ class Statement(Exercise[StatementSettings, StatementAnswer, StatementResult]):
         new = _optional_text(raw, settings.max_length) if isinstance(raw, str) else ""
         if not new:
             raise AnswerInvalid(N_("Please write the text before you update it."))
-        if new == text:
+        if new == text and revision:
             return {"text": text, "revision": revision}  # nothing changed: the reactions still hold
-        return {"text": new, "revision": revision + 1}
+        return {"text": new, "revision": revision + 1}  # the first time: version 1 for everyone
 
     def final_state(
         self, settings: StatementSettings, samples: Sequence[str], ctx: StepContext
     ) -> dict[str, Any]:
-        """The demo's end: the first sample is the text the tovholder ended with."""
-        state = self.initial_state(settings, ctx)
+        """The demo's end: the first sample is the text the tovholder showed (else the draft)."""
+        text = _draft(settings, ctx.locale)
         if samples and samples[0].strip():
-            final = " ".join(samples[0].split())[: settings.max_length].strip()
-            if final != state["text"]:
-                state = {"text": final, "revision": state["revision"] + 1}
-        return state
+            text = " ".join(samples[0].split())[: settings.max_length].strip()
+        return {"text": text, "revision": 1 if text else 0}
 
     def simulate(
         self, settings: StatementSettings, rng: random.Random, samples: Sequence[str], ctx: StepContext
     ) -> list[StatementAnswer]:
-        first = self.initial_state(settings, ctx)["revision"]
         final = self.final_state(settings, samples, ctx)["revision"]
         if not final:
             return []
         comments = [" ".join(s.split())[: settings.comment_length] for s in samples[1:] if s.strip()]
-        answers: list[StatementAnswer] = []
-        if first and first != final and rng.random() < 0.5:
-            answers.append(self._reaction(rng, comments, first, agree=0.4))  # reacted to the draft
-        answers.append(self._reaction(rng, comments, final, agree=0.75))
-        return answers
+        return [self._reaction(rng, comments, final, agree=0.75)]
 
     @staticmethod
     def _reaction(

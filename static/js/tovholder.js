@@ -88,6 +88,26 @@
     if (!e.repeat && !btn.disabled) btn.click();
   }
 
+  // ---- A budget to spend across a form's fields (dots): "Dots left: 3", updated as people tap ----
+  function updateBudget(form) {
+    var el = form && form.querySelector("[data-budget]");
+    if (!el) return;
+    var prefix = el.getAttribute("data-budget-prefix") || "", spent = 0;
+    var inputs = form.querySelectorAll("input");
+    for (var i = 0; i < inputs.length; i++) {
+      var inp = inputs[i];
+      if (inp.name.indexOf(prefix) !== 0 || ((inp.type === "radio" || inp.type === "checkbox") && !inp.checked)) continue;
+      spent += parseInt(inp.value, 10) || 0;
+    }
+    var left = (parseInt(el.getAttribute("data-budget"), 10) || 0) - spent;
+    var text = left >= 0 ? el.getAttribute("data-left") : el.getAttribute("data-over");
+    el.textContent = (text || "").replace("{num}", String(Math.abs(left)));
+    el.classList.toggle("is-over", left < 0);
+    el.hidden = false;
+  }
+  document.addEventListener("input", function (e) { if (e.target.form) updateBudget(e.target.form); });
+  document.addEventListener("change", function (e) { if (e.target.form) updateBudget(e.target.form); });
+
   // ---- Answer forms (phones): idempotency key, sending state, retry on network error ----
   function newKey() {
     var bytes = new Uint8Array(18);  // 144 bits -> 24 URL-safe chars (getRandomValues works on plain http)
@@ -149,6 +169,13 @@
     var form = answerForm(e);
     // No response at all (network error or timeout); errors after a response have ctx.response.
     if (form && !e.detail.ctx.response) stateOf(form).netFail = true;
+  });
+
+  // A console form marked data-reset (a new group's name) is emptied once its action is done.
+  document.addEventListener("htmx:finally:request", function (e) {
+    var form = e.target && e.target.closest ? e.target.closest("form[data-reset]") : null;
+    var ctx = e.detail && e.detail.ctx;
+    if (form && form.isConnected && ctx && ctx.response && ctx.response.status < 400) form.reset();
   });
 
   document.addEventListener("htmx:finally:request", function (e) {
@@ -247,6 +274,8 @@
 
   // ---- Init on page load and on every piece of content htmx processes ----
   function init(root) {
+    var budgets = (root.querySelectorAll ? root : document).querySelectorAll("[data-budget]");
+    for (var b = 0; b < budgets.length; b++) updateBudget(budgets[b].closest("form"));
     if (!root || !root.querySelectorAll) return;
     markMine(root.closest ? (root.closest("#phone") || root) : root);
     var list = root.querySelectorAll("form[data-answer]");
