@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli_posters import POSTER_KINDS, cmd_poster
+from app.cli_posters import POSTER_KINDS, add_team_commands, cmd_poster
 from app.config import ROOT, Settings
 
 if TYPE_CHECKING:
@@ -342,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     poster.add_argument("--ppi", type=int, default=144, help="pixels per inch of a PNG (18-300)")
     poster.add_argument("--out", required=True, metavar="FILE", help="where to write it")
     poster.set_defaults(func=cmd_poster)
+    add_team_commands(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ from app.flow_copies import FlowCopies
 from app.flows import Flow, load_flows
 from app.models import Run
 from app.posters.build import Posters
+from app.program import Program
 from app.ratelimits import Limits
 from app.realtime import Push, Realtime, phone_room, room
 from app.results_links import ResultsLinks
@@ -51,6 +52,7 @@ class House:
         reader = Reader(self.registry, settings.min_group_size)
         self.exports = Exports(self.engine, reader)
         self.posters = Posters(self.engine, reader)
+        self.program = Program(self.engine, reader, settings.min_group_size)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
         self.limits = Limits(settings.redis_url, settings.redis_channel, enabled=settings.rate_limits)
