@@ -1,11 +1,12 @@
-"""`tovholder poster`: a team's poster from the command line, as the posters page prints it."""
+"""`tovholder poster` (a team's poster, as the posters page prints it) and `tovholder team report`
+(the team page's content as Markdown or JSON)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
 
@@ -70,3 +71,46 @@ def cmd_poster(args: argparse.Namespace) -> int:
     what = f"{args.paper} {args.orientation} {args.format}"
     print(f"{args.out}: {args.kind} poster of session {run.code}, {what} ({len(body)} bytes)")
     return 0
+
+
+def cmd_team_report(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from app.db import make_engine
+    from app.errors import NotFound
+    from app.program import Program
+    from app.views import Reader
+    from exercises import build_registry
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    program = Program(engine, Reader(build_registry(), settings.min_group_size), settings.min_group_size)
+    try:
+        body = program.report(program.team_id(args.team), args.format, args.locale)
+    except NotFound:
+        print(f"no team {args.team!r} (give its id or its exact name)", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"cannot read the database ({exc.orig}); is it migrated? `tovholder migrate`", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if args.out in (None, "-"):
+        sys.stdout.write(body)
+    else:
+        Path(args.out).write_text(body, encoding="utf-8")
+        print(f"{args.out}: {args.format} report of team {args.team} ({len(body.encode())} bytes)")
+    return 0
+
+
+def add_team_commands(sub: Any) -> None:
+    team = sub.add_parser("team", help="a team's program")
+    commands = team.add_subparsers(dest="team_command", required=True)
+    report = commands.add_parser("report", help="the team page as Markdown or JSON")
+    report.add_argument("team", metavar="TEAM", help="the team's id or its exact name")
+    report.add_argument("--format", default="md", choices=("md", "json"), help="the report's format")
+    report.add_argument("--locale", default="en", choices=("en", "nb", "nn", "da", "sv"), help="its language")
+    report.add_argument(
+        "--out", default=None, metavar="FILE", help="where to write it (default: standard output)"
+    )
+    report.set_defaults(func=cmd_team_report)

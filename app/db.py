@@ -10,6 +10,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+READ_ONLY = "tovholder_read_only"
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine for sessions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -34,7 +41,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A session that only reads (see reading()) takes no write lock: in WAL mode it reads
+            # its snapshot beside the writer instead of waiting for it.
+            read_only = connection.get_execution_options().get(READ_ONLY)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)

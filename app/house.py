@@ -16,15 +16,17 @@ from app.config import Settings
 from app.db import make_engine
 from app.exports import Exports
 from app.flow_copies import FlowCopies
-from app.flows import load_flows
+from app.flows import Flow, load_flows
+from app.models import Run
 from app.posters.build import Posters
+from app.program import Program
 from app.ratelimits import Limits
 from app.realtime import Push, Realtime, phone_room, room
 from app.results_links import ResultsLinks
 from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
 from app.templating import make_env
-from app.views import Reader, RunView
+from app.views import Reader, RunView, StepView
 from exercises import build_registry
 
 
@@ -50,6 +52,7 @@ class House:
         reader = Reader(self.registry, settings.min_group_size)
         self.exports = Exports(self.engine, reader)
         self.posters = Posters(self.engine, reader)
+        self.program = Program(self.engine, reader, settings.min_group_size)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
         self.limits = Limits(settings.redis_url, settings.redis_channel, enabled=settings.rate_limits)
@@ -81,35 +84,37 @@ class House:
     async def render_pushes(
         self, run_id: int, kinds: frozenset[str], locales: frozenset[str]
     ) -> AsyncIterator[Push]:
-        """The realtime layer's callback: one render per audience, the phones' first (once per
-        language a connected phone uses), read and rendered off the event loop."""
-        view = await asyncio.to_thread(self.runner.run_view, run_id)
-        if "step" in kinds or "action" in kinds:
-            for push in await asyncio.to_thread(self._phone_pushes, view, kinds, locales):
+        """The realtime layer's callback: one render per audience, the phones' first (read on
+        their own, once per language a connected phone uses), off the event loop."""
+        if locales and ("step" in kinds or "action" in kinds):
+            opened = await asyncio.to_thread(self.runner.open_step, run_id)
+            for push in await asyncio.to_thread(self._phone_pushes, *opened, kinds, locales):
                 yield push
+        view = await asyncio.to_thread(self.runner.run_view, run_id)
         stage = await asyncio.to_thread(self.stage_html, view)
         yield Push(room(run_id, "projector"), "stage", stage, view.version)
         console = await asyncio.to_thread(self.console_html, view)
         yield Push(room(run_id, "console"), "console", console, view.version)
 
-    def _phone_pushes(self, view: RunView, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
-        run_id = view.run.id
-        assert run_id is not None
+    def _phone_pushes(
+        self, run: Run, flow: Flow, current: StepView | None, kinds: frozenset[str], locales: frozenset[str]
+    ) -> list[Push]:
+        assert run.id is not None
         pushes: list[Push] = []
-        if "step" in kinds or (view.current is not None and not view.current.takes_answers):
+        if "step" in kinds or (current is not None and not current.takes_answers):
             # A fresh screen (nobody has answered here): drawn once per audience and language.
-            for ids, screen in screens.phone_screens_broadcast(view):
+            for ids, screen in screens.phone_screens_broadcast(run, flow, current):
                 for locale in sorted(locales):
                     html = screens.phone_html(self.env, screen, locale)
                     to = (
-                        room(run_id, "phones", locale)
+                        room(run.id, "phones", locale)
                         if ids is None
-                        else [phone_room(run_id, locale, p) for p in ids]
+                        else [phone_room(run.id, locale, p) for p in ids]
                     )
-                    pushes.append(Push(to, "phone", html, view.version))
+                    pushes.append(Push(to, "phone", html, run.version))
         else:
             # The tovholder changed an open step people answer (a new statement draft): each phone
             # asks for its own screen, which keeps what it has already sent.
             for locale in sorted(locales):
-                pushes.append(Push(room(run_id, "phones", locale), "sync", "", view.version))
+                pushes.append(Push(room(run.id, "phones", locale), "sync", "", run.version))
         return pushes

@@ -28,6 +28,7 @@ from app.routes import (
     posters,
     results,
     sockets,
+    teams,
 )
 from app.security import SecurityMiddleware
 from app.templating import ASSETS, exercise_assets
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None) -> Any:
     errors.install(api)
     # Every address is literal but for its parameters, so no two routes can take the same request
     # and the order here does not matter (tests/test_architecture.py holds that).
-    for module in (participant, changes, facilitator, console, flows, guide, results, exports, posters):
+    routers = (participant, changes, facilitator, console, flows, guide, results, exports, posters, teams)
+    for module in routers:
         api.include_router(module.router)
     sockets.install(house)
 

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
+from app.flows import Flow
 from app.models import Run, RunStatus, utcnow
 from app.templating import render
 from app.views import PhoneView, RunView, StepView, answers_editable
@@ -79,17 +80,13 @@ def phone_screen_for(view: PhoneView, **extra: Any) -> PhoneScreen:
     )
 
 
-def phone_screen_broadcast(view: RunView) -> PhoneScreen:
-    """The same fresh screen for every phone: nobody has answered a step that just opened."""
-    return PhoneScreen(run=view.run, fallback_locale=view.flow.default_locale, current=view.current)
-
-
-def phone_screens_broadcast(view: RunView) -> list[tuple[tuple[str, ...] | None, PhoneScreen]]:
-    """The fresh screens of a step that just opened: one for every phone (None), or, where the
-    step has audiences (groups, units), one per audience with its people's public ids, and one
-    for the people in none."""
-    screen = phone_screen_broadcast(view)
-    sv = view.current
+def phone_screens_broadcast(
+    run: Run, flow: Flow, sv: StepView | None
+) -> list[tuple[tuple[str, ...] | None, PhoneScreen]]:
+    """The fresh screens of a step that just opened (nobody has answered it yet): one for every
+    phone (None), or, where the step has audiences (groups, units), one per audience with its
+    people's public ids, and one for the people in none."""
+    screen = PhoneScreen(run=run, fallback_locale=flow.default_locale, current=sv)
     audiences = sv.exercise.phone_audiences(sv.settings, sv.result, sv.ctx) if sv else {}
     if sv is None or not audiences:
         return [(None, screen)]

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
+from app import team_record
 from app.flows import Flow, Step
 from app.models import Answer, Participant, Run, RunStatus, StepState, Team, WordFilter
 from exercises import AnyExercise
@@ -229,6 +230,10 @@ class Reader:
                     sources[source_id] = self.source(db, run, flow, flow.steps[index], members, depth + 1)
         earlier = self.earlier(db, run, step.earlier) if step.earlier and depth == 0 else None
         full = replace(base, sources=sources, earlier=earlier)
+        if exercise.reads_team_commitments and run.team_id is not None and depth == 0:
+            # The team's commitments from earlier sessions that were not done when this one began.
+            made = team_record.commitments(self, db, run.team_id, run.locale, before=run)
+            full = replace(full, commitments=tuple(c for c in made if c.status != "done"))
         return replace(full, state=state if state is not None else exercise.initial_state(settings, full))
 
     def source(

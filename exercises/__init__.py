@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from exercises.base import AnswerInvalid, Exercise, LocalText
 from exercises.commitments import Commitments
 from exercises.dot_vote import DotVote
+from exercises.follow_up import FollowUp
 from exercises.grouping import Grouping
 from exercises.groups import Groups
 from exercises.matrix import Matrix
@@ -41,6 +42,7 @@ REGISTERED: tuple[type[AnyExercise], ...] = (
     DotVote,
     Ranking,
     Matrix,
+    FollowUp,
 )
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

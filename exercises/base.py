@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from exercises.follow import ProgramHooks, TeamCommitment
 from exercises.poster import PosterPart, PosterSlot, Style
 from exercises.words import Words, compact_json
 
@@ -197,6 +198,8 @@ class StepContext:
     state: Mapping[str, Any] = field(default_factory=dict)
     sources: Mapping[str, Source] = field(default_factory=dict)
     earlier: Source | None = None  # the team's earlier result named by the step's `earlier:` key
+    # The team's commitments from its earlier sessions, for a step that `reads_team_commitments`.
+    commitments: tuple[TeamCommitment, ...] = ()
     unit: str | None = None  # when parsing an answer: the answering person's unit
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -236,7 +239,7 @@ class ResultMismatch(ValueError):
     showing something else in its place."""
 
 
-class Exercise(ABC, Generic[S, A, R]):
+class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
     """One type of interaction, and everything it gives the rest of the app. Subclasses set the
     class attributes and the abstract methods; every other hook has a default."""
 
@@ -371,11 +374,6 @@ class Exercise(ABC, Generic[S, A, R]):
         """The step's results as Markdown lines (exercises.markdown keeps a person's text inert),
         for the Markdown export. None: the export shows the result as JSON. Never a name."""
         return None
-
-    def shows_units(self, settings: S) -> bool:
-        """Whether the step shows the room which unit an answer comes from. Only then may a
-        poster name a card's unit (and still only a unit big enough to show). By default not."""
-        return False
 
     def poster(self, settings: S, result: R, entries: Sequence[Entry[A]], slot: PosterSlot) -> PosterPart:
         """What the step gives a poster section it is tagged for. By default nothing."""

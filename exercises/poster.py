@@ -52,6 +52,7 @@ class Commitment(BaseModel):
     what: str
     who: str
     when: str
+    where: str = ""  # where it is decided: "" for "we start now", else the forum
 
 
 @dataclass

@@ -33,9 +33,12 @@ SERVICES = (
     "app.posters",
     "app.exports",
     "app.demo",
+    "app.program",
+    "app.program_text",
 )
 FOUNDATIONS = (
     "app.views",
+    "app.team_record",
     "app.screens",
     "app.templating",
     "app.realtime",

@@ -336,3 +336,23 @@ def test_the_phone_form_has_what_who_and_when() -> None:
     html = render("fields.html", ctx(), [])
     for field in ('name="what"', 'name="who"', 'name="when"'):
         assert field in html
+
+
+def test_a_commitment_is_sorted_into_start_now_or_another_forum() -> None:
+    ex = Commitments()
+    settings = CommitmentsSettings(ask_where=True)
+    ctx = StepContext()
+    now = ex.parse_answer(settings, {"what": "A", "who": "B", "decide": "now"}, ctx)
+    other = ex.parse_answer(
+        settings, {"what": "C", "who": "D", "decide": "elsewhere", "where": " the board "}, ctx
+    )
+    assert now.where == "" and other.where == "the board"
+    with pytest.raises(AnswerInvalid):
+        ex.parse_answer(settings, {"what": "C", "who": "D", "decide": "elsewhere", "where": ""}, ctx)
+    with pytest.raises(AnswerInvalid):
+        ex.parse_answer(settings, {"what": "C", "who": "D", "decide": "later"}, ctx)
+    assert ex.parse_answer(settings, {"what": "C", "who": "D"}, ctx).where == ""  # the form's default
+    plain = ex.parse_answer(
+        CommitmentsSettings(), {"what": "E", "who": "F", "decide": "elsewhere", "where": "x"}, ctx
+    )
+    assert plain.where == ""  # a step that does not ask, does not sort

@@ -55,8 +55,10 @@ def test_shipped_flow_step_minutes_add_up_to_its_duration(path: Path) -> None:
 
 
 def _commitment(sample: str) -> dict[str, str] | None:
-    what, who, when = (part.strip() for part in sample.split("|"))
-    return {"what": what, "who": who, "when": when}
+    """"what | who | when", or "what | who | when | forum" for one that needs a decision elsewhere."""
+    what, who, when, *where = (part.strip() for part in sample.split("|"))
+    decided = {"decide": "elsewhere", "where": where[0]} if where else {"decide": "now"}
+    return {"what": what, "who": who, "when": when} | decided
 
 
 # How each exercise uses its demo samples: a sample to a phone's form (None: a name or text that
@@ -90,7 +92,8 @@ def test_shipped_flow_demo_samples_are_answers_a_phone_could_send(path: Path) ->
                     answer = exercise.parse_answer(settings, form, CTX)
                 except AnswerInvalid as exc:
                     pytest.fail(f"step {step.id} demo sample {sample!r} is refused: {exc}")
-                assert set(form.values()) <= {str(v) for v in answer.model_dump().values()}
+                given = {v for k, v in form.items() if k != "decide"}  # the choice is no value of its own
+                assert given <= {str(v) for v in answer.model_dump().values()}
 
 
 # --- broken flows: file, line, reason ------------------------------------------------------------

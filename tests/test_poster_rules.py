@@ -6,6 +6,7 @@ script the fonts lack)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -302,3 +303,59 @@ def test_a_session_with_no_answers_gives_a_poster_that_says_so(world: World) -> 
     assert data.notice and not data.sections
     pdf = world.posters.file(run.id, "safety", paper="a3", orientation="portrait", fmt="pdf", ppi=72)
     assert data.notice in text_of(pdf) and not sizes(pdf).below(11)
+
+
+def test_a_card_the_tovholder_hid_is_left_out_and_counted(world: World) -> None:
+    run_id = world.runs["coordination-2"]
+    flows = load_flows(ROOT / "sessions", REGISTRY)
+    runner = Runner(world.engine, flows, REGISTRY, _Silent(), 5)
+    before = world.posters.collect("coordination", run_id=run_id).data
+    target = next(s for s in before.sections if s.id == "stop").items[0].text
+    with world.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, payload FROM answer WHERE run_id = ? AND step_id = 'stop-doing'", (run_id,)
+        ).all()
+    ids = [aid for aid, payload in rows if json.loads(payload)["text"] == target]
+    assert ids
+    for answer_id in ids:
+        runner.hide_answer(run_id, answer_id)
+    try:
+        after = world.posters.collect("coordination", run_id=run_id).data
+        assert target not in [i.text for s in after.sections for i in s.items]
+        assert after.footer != before.footer and f" · {len(ids)} " in after.footer
+    finally:
+        for answer_id in ids:
+            runner.show_answer(run_id, answer_id)
+
+
+def test_the_posters_show_what_starts_now_and_what_needs_a_decision_elsewhere(world: World) -> None:
+    data = world.posters.build(world.runs["reflection"], "core-task").data
+    elsewhere = [c for c in data.commitments if c.where]
+    assert elsewhere and any(not c.where for c in data.commitments)
+    text = squeezed(text_of(world.pdf("core-task")))
+    assert squeezed(data.elsewhere_heading) in text
+    assert all(squeezed(c.where) in text for c in elsewhere)
+
+
+def test_the_posters_page_lists_what_went_to_the_appendix_and_swaps_an_item_in(world: World) -> None:
+    run_id = world.runs["coordination-2"]
+    scope = Scope.of(world.posters.build(run_id, "coordination").collected.scope_run)
+    write(world.engine, scope, "coordination", lambda _c: Curation())
+    block = world.posters.block(run_id, "coordination")
+    assert block.appendix, "a team of 40 has more cards than page 1 holds"
+    data = world.posters.build(run_id, "coordination").data
+    item = next(i for s in data.sections for i in s.items if i.id in block.appendix)
+    client = world.server.login()
+    html = client.get(f"/runs/{run_id}/posters").text
+    assert "after page 1" in html and 'value="first"' in html
+    moved = client.post(f"/runs/{run_id}/posters/coordination", data={"action": "first", "item": item.id})
+    assert moved.status_code in (200, 303)
+    assert item.id not in world.posters.block(run_id, "coordination").appendix
+    page1 = " ".join(
+        w
+        for _s, w in sizes(
+            world.posters.file(run_id, "coordination", paper="a3", orientation="portrait", fmt="pdf", ppi=72)
+        ).words
+    )
+    assert squeezed(item.text[:60]) in squeezed(page1)
+    write(world.engine, scope, "coordination", lambda _c: Curation())

@@ -795,8 +795,8 @@ def test_a_burst_whose_commit_fails_stores_each_answer_on_its_own(
     real = runner._burst
     twin = runner.participant(tokens[1])
 
-    def clashing(db: Any, *args: Any) -> None:
-        real(db, *args)
+    def clashing(db: Any, *args: Any) -> list[dict[str, Any]]:
+        rows = real(db, *args)
         db.add(
             Answer(
                 run_id=run_id,
@@ -807,6 +807,7 @@ def test_a_burst_whose_commit_fails_stores_each_answer_on_its_own(
                 payload={},
             )
         )
+        return rows
 
     monkeypatch.setattr(runner, "_burst", clashing)
     burst = [

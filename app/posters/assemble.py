@@ -75,6 +75,16 @@ def assemble(
         listed = str(format_list([words.date(d) for d in days], locale=words.locale))
         many = N_("Sessions of %(dates)s") if len(days) > 1 else N_("Session of %(dates)s")
         subtitle = _(many, dates=listed)
+    footer = _(N_("Made with Tovholder · %(date)s"), date=words.date(today))
+    hidden = sum(p.hidden for _r, p in pieces.values())
+    if hidden:
+        # TRANSLATORS: in a poster's footer: answers the tovholder hid are not on the poster.
+        left = words.ngettext(
+            "%(num)d answer hidden by the tovholder is not shown",
+            "%(num)d answers hidden by the tovholder are not shown",
+            hidden,
+        )
+        footer = f"{footer} · {left}"
     notice = ""
     if not (sections or statement or commitments or heatmap):
         notice = _(N_("Nothing to show yet: the sessions have no answers for this poster."))
@@ -93,9 +103,11 @@ def assemble(
         commitments=commitments,
         commitments_labels=(_(N_("What")), _(N_("Who")), _(N_("By when"))),
         commitments_heading=commitments_heading,
+        elsewhere_heading=_(N_("Needs a decision in another forum")),
+        where_label=_(N_("Where it is decided")),
         follow_up=follow_up,
         appendix_heading=_(N_("All the cards")),
-        footer=_(N_("Made with Tovholder · %(date)s"), date=words.date(today)),
+        footer=footer,
     )
 
 

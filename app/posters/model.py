@@ -41,6 +41,8 @@ class PosterData(BaseModel):
     commitments: list[Commitment] = []
     commitments_heading: str = ""
     commitments_labels: tuple[str, str, str] = ("What", "Who", "By when")
+    elsewhere_heading: str = ""  # "Needs a decision in another forum": the commitments with a `where`
+    where_label: str = ""  # its third column, "Where it is decided"
     follow_up: str | None = None  # "Follow-up meeting: 2027-05-04" (already a sentence)
     notice: str = ""  # e.g. "Nothing to show yet": printed where there is no content at all
     appendix_heading: str = ""  # "All the cards": the pages after page 1, where page 1 left items out

@@ -17,6 +17,7 @@ class Piece(PosterPart):
 
     style: Style | None = None  # the first exercise's style, for sections not in SPECS
     title: str = ""  # the first step's title, for sections not in SPECS
+    hidden: int = 0  # answers the tovholder took off the screens (or the word filter held): not printed
 
 
 def step_piece(sv: StepView, run: Run, words: Words, by_unit: bool, min_group_size: int) -> Piece:
@@ -37,6 +38,7 @@ def step_piece(sv: StepView, run: Run, words: Words, by_unit: bool, min_group_si
         heatmap_heading=part.heatmap_heading,
         style=sv.exercise.poster_style,
         title=words.text(sv.step.title),
+        hidden=sv.hidden_count + sv.held_count,
     )
 
 
@@ -50,3 +52,4 @@ def join(into: Piece, piece: Piece) -> None:
         into.heatmap, into.heatmap_heading = piece.heatmap, piece.heatmap_heading
     into.style = into.style or piece.style
     into.title = into.title or piece.title
+    into.hidden += piece.hidden

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.codes import normalise_code
-from app.db import session_scope
+from app.db import reading, session_scope
 from app.errors import Conflict, Forbidden, NotFound
 from app.flows import Flow, Step
 from app.models import Answer, Participant, Run, RunStatus, Team
@@ -42,6 +42,7 @@ class RunnerBase:
         min_group_size: int = 5,
     ) -> None:
         self.engine = engine
+        self.read_engine = reading(engine)
         self.flows = flows
         self.registry = registry
         self.notifier = notifier
@@ -51,6 +52,12 @@ class RunnerBase:
     @contextmanager
     def _session(self) -> Iterator[Session]:
         with session_scope(self.engine) as db:
+            yield db
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite it waits for no writer."""
+        with session_scope(self.read_engine) as db:
             yield db
 
     @staticmethod
@@ -91,7 +98,7 @@ class RunnerBase:
     def get_run(self, run_id: int, facilitator_id: int | None = None) -> Run:
         """The run; with `facilitator_id`, only if that tovholder owns it. A run without an owner
         (a demo made before the first account, which takes it) is the command line's alone."""
-        with self._session() as db:
+        with self._reading() as db:
             run = self._run(db, run_id)
         if facilitator_id is not None and run.facilitator_id != facilitator_id:
             raise NotFound(N_("There is no such session."))
@@ -99,7 +106,7 @@ class RunnerBase:
 
     def run_by_code(self, code: str) -> Run:
         code = normalise_code(code)
-        with self._session() as db:
+        with self._reading() as db:
             run = db.exec(select(Run).where(Run.code == code)).first() if code else None
         if run is None:
             raise NotFound(
@@ -109,7 +116,7 @@ class RunnerBase:
         return run
 
     def runs_of(self, facilitator_id: int, limit: int = 50) -> list[Run]:
-        with self._session() as db:
+        with self._reading() as db:
             query = (
                 select(Run)
                 .where(col(Run.facilitator_id) == facilitator_id)
@@ -119,7 +126,7 @@ class RunnerBase:
             return list(db.exec(query).all())
 
     def run_view(self, run_id: int) -> RunView:
-        with self._session() as db:
+        with self._reading() as db:
             run = self._run(db, run_id)
             flow = self.flow_of(run)
             names = db.exec(
@@ -144,16 +151,24 @@ class RunnerBase:
                 word_filter=self.reader.word_filter(db, run),
             )
 
+    def open_step(self, run_id: int) -> tuple[Run, Flow, StepView | None]:
+        """The run and the step on its screen (None outside a live run): what a phone push reads."""
+        with self._reading() as db:
+            run = self._run(db, run_id)
+            flow = self.flow_of(run)
+            live = run.status == RunStatus.live
+            return run, flow, self.reader.step_view(db, run, flow, run.step_index) if live else None
+
     def step_results(self, run_id: int) -> tuple[Run, Flow, list[StepView]]:
         """Every step's results, for the results page and exports."""
-        with self._session() as db:
+        with self._reading() as db:
             run = self._run(db, run_id)
             flow = self.flow_of(run)
             return run, flow, [self.reader.step_view(db, run, flow, i) for i in range(len(flow.steps))]
 
     def step_context(self, run_id: int, step_id: str, unit: str | None = None) -> StepContext:
         """What an exercise is given for one step of a run, as a participant of `unit` sees it."""
-        with self._session() as db:
+        with self._reading() as db:
             run = self._run(db, run_id)
             flow = self.flow_of(run)
             index = self._index(flow, step_id)
@@ -162,14 +177,14 @@ class RunnerBase:
     def participant(self, token: str | None) -> Participant:
         if not token:
             raise Forbidden(N_("Your phone is not in a session yet. Join with the code."))
-        with self._session() as db:
+        with self._reading() as db:
             p = db.exec(select(Participant).where(Participant.token == token)).first()
         if p is None:
             raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
         return p
 
     def phone_view(self, participant: Participant) -> PhoneView:
-        with self._session() as db:
+        with self._reading() as db:
             return self._phone_view(db, participant)
 
     def _phone_view(self, db: Session, participant: Participant) -> PhoneView:
@@ -195,7 +210,7 @@ class RunnerBase:
         """The units a participant picks from on joining: the team's, when the flow uses units."""
         if run.team_id is None or not self.flow_of(run).uses_units:
             return []
-        with self._session() as db:
+        with self._reading() as db:
             team = db.get(Team, run.team_id)
         return list(team.units) if team else []
 

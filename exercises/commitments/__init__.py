@@ -16,6 +16,7 @@ from babel.dates import format_date
 from pydantic import BaseModel, Field
 
 from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict, clean_text
+from exercises.follow import Takeaway
 from exercises.markdown import md, md_table, no_answers
 from exercises.poster import Commitment as PosterCommitment
 from exercises.poster import PosterPart, PosterSlot
@@ -24,6 +25,7 @@ from exercises.words import Words
 WHAT_CAP = 300
 WHO_LENGTH = 80
 WHEN_LENGTH = 40
+WHERE_LENGTH = 80
 MAX_YEARS_AHEAD = 5
 ISO_LIKE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 NORDIC = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
@@ -33,12 +35,15 @@ RELATIVE = re.compile(r"^\+(\d{1,4})$")  # demo samples only: "+14" is fourteen 
 class CommitmentsSettings(Strict):
     max_items: int = Field(default=3, ge=1, le=10)
     max_length: int = Field(default=200, ge=20, le=WHAT_CAP)
+    # Each commitment is sorted: "we start now", or "needs a decision in another forum" (which).
+    ask_where: bool = False
 
 
 class CommitmentsAnswer(Strict):
     what: str = Field(min_length=1, max_length=WHAT_CAP)
     who: str = Field(min_length=1, max_length=WHO_LENGTH)
     when: str = Field(default="", max_length=WHEN_LENGTH)
+    where: str = Field(default="", max_length=WHERE_LENGTH)  # "": we start now; else the forum
 
 
 class Commitment(BaseModel):
@@ -48,6 +53,7 @@ class Commitment(BaseModel):
     date: str | None  # YYYY-MM-DD when `when` is a date
     label: str  # the date as the session's language writes it, or `when`
     count: int = 1  # the same commitment sent by several people counts once, with this number
+    where: str = ""  # where it is decided: "" for "we start now", else the forum
 
 
 class CommitmentsResult(BaseModel):
@@ -138,7 +144,28 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
                     N_("“Who” is at most %(limit)d characters: a name, a role or a unit."), limit=WHO_LENGTH
                 ) from None
             raise AnswerInvalid(N_("Please say who does it: a name, a role or a unit.")) from None
-        return CommitmentsAnswer(what=what, who=who, when=self.parse_when(_text(form, "when"), ctx))
+        where = self.parse_where(form) if settings.ask_where else ""
+        return CommitmentsAnswer(
+            what=what, who=who, when=self.parse_when(_text(form, "when"), ctx), where=where
+        )
+
+    def parse_where(self, form: Mapping[str, Any]) -> str:
+        """ "now" (we start now) or "elsewhere" with the forum that decides it."""
+        decide = _text(form, "decide") or "now"  # the form's default
+        if decide not in ("now", "elsewhere"):
+            raise AnswerInvalid(N_("Please choose: we start now, or it needs a decision in another forum."))
+        if decide == "now":
+            return ""
+        try:
+            return clean_text(form.get("where"), max_length=WHERE_LENGTH, single_line=True)
+        except AnswerInvalid as exc:
+            if exc.params:
+                raise AnswerInvalid(
+                    N_("The forum is at most %(limit)d characters."), limit=WHERE_LENGTH
+                ) from None
+            raise AnswerInvalid(
+                N_("Please name the forum that decides it, e.g. the management meeting.")
+            ) from None
 
     def parse_when(self, raw: str, ctx: StepContext) -> str:
         try:
@@ -174,6 +201,7 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
                 when=a.when,
                 date=day,
                 label=_label(day, ctx.locale) if day else a.when,
+                where=a.where,
             )
             order[key] = entry.id
         # By date, soonest first; then the ones without a date, newest first.
@@ -221,10 +249,11 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
         answers: list[CommitmentsAnswer] = []
         for sample in rng.sample(usable, k):
             what, _, rest = sample.partition("|")
-            who, _, when = rest.partition("|")
-            when = when.strip()
-            when = _demo_date(when, ctx.now.date())
+            who, _, rest = rest.partition("|")
+            when, _, where = rest.partition("|")
+            when = _demo_date(when.strip(), ctx.now.date())
             form = {"what": what[: settings.max_length], "who": who[:WHO_LENGTH], "when": when[:WHEN_LENGTH]}
+            form |= {"decide": "elsewhere", "where": where.strip()} if where.strip() else {"decide": "now"}
             try:
                 answers.append(self.parse_answer(settings, form, ctx))
             except AnswerInvalid:
@@ -255,7 +284,7 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
         result: CommitmentsResult,
         words: Words,
     ) -> str:
-        return " | ".join((answer.what, answer.who, answer.when))
+        return " | ".join((answer.what, answer.who, answer.when) + ((answer.where,) if answer.where else ()))
 
     def markdown(self, settings: CommitmentsSettings, result: CommitmentsResult, words: Words) -> list[str]:
         _ = words.gettext
@@ -265,10 +294,26 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
         if not result.items:
             return lines + no_answers(words)
         rows = []
+        elsewhere = []
         for item in result.items:
             what = md(item.what) + (f" (×{item.count})" if item.count > 1 else "")
-            rows.append([what, md(item.who), md(item.label or item.when)])
-        return lines + md_table([_(N_("What")), _(N_("Who")), _(N_("When"))], rows)
+            if item.where:
+                elsewhere.append([what, md(item.who), md(item.label or item.when), md(item.where)])
+            else:
+                rows.append([what, md(item.who), md(item.label or item.when)])
+        if rows:
+            if elsewhere:
+                lines += ["**" + _(N_("We start now")) + "**", ""]
+            lines += md_table([_(N_("What")), _(N_("Who")), _(N_("When"))], rows)
+        if elsewhere:
+            lines += (["", ""] if rows else []) + [
+                "**" + _(N_("Needs a decision in another forum")) + "**",
+                "",
+            ]
+            lines += md_table(
+                [_(N_("What")), _(N_("Who")), _(N_("When")), _(N_("Where it is decided"))], elsewhere
+            )
+        return lines
 
     def poster(
         self,
@@ -282,11 +327,21 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
         part = PosterPart()
         for item in result.items:
             when = words.date(date.fromisoformat(item.date), "medium") if item.date else item.when
-            part.commitments.append(PosterCommitment(what=item.what, who=item.who, when=when))
+            part.commitments.append(
+                PosterCommitment(what=item.what, who=item.who, when=when, where=item.where)
+            )
         if result.follow_up:
             day = words.date(date.fromisoformat(result.follow_up), "full")
             part.follow_up = words.gettext(N_("Follow-up meeting: %(date)s"), date=day)
         return part
+
+    def next_meeting(self, settings: CommitmentsSettings, result: CommitmentsResult) -> str | None:
+        return result.follow_up
+
+    def takeaways(self, settings: CommitmentsSettings, result: CommitmentsResult) -> list[Takeaway]:
+        return [
+            Takeaway(what=i.what, who=i.who, when=i.when, date=i.date, where=i.where) for i in result.items
+        ]
 
 
 def _demo_date(when: str, today: date) -> str:

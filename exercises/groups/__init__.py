@@ -219,7 +219,13 @@ class Groups(NoAnswers[GroupsSettings, GroupsResult]):
         if not result.groups:
             return result, ctx
         mine = [g for g in result.groups if str(g.number) == audience]
-        state = {**ctx.state, "groups": [g for g in stored_groups(ctx.state) if str(g["number"]) == audience]}
+        raw = ctx.state.get("groups")
+        ours = (
+            [g for g in raw if isinstance(g, Mapping) and str(g.get("number")) == audience]
+            if isinstance(raw, list)
+            else []
+        )
+        state = {**ctx.state, "groups": ours}
         if not mine:
             state["late"] = True
         return result.model_copy(update={"groups": mine}), replace(ctx, state=state)

@@ -27,6 +27,7 @@ from exercises.base import (
     split_by_unit,
     unique_ids,
 )
+from exercises.follow import Reading
 from exercises.markdown import md, md_em, md_table, no_answers
 from exercises.poster import PosterItem, PosterPart, PosterSlot
 from exercises.words import Words
@@ -285,6 +286,13 @@ class Survey(Exercise[SurveySettings, SurveyAnswer, SurveyResult]):
                 )
             )
         return PosterPart(items=items)
+
+    def readings(self, settings: SurveySettings, result: SurveyResult) -> list[Reading]:
+        return [
+            Reading(id=i.id, text=i.text, median=i.median, count=i.count, scale_max=result.points)
+            for i in result.items
+            if i.median is not None
+        ]
 
     def shows_units(self, settings: SurveySettings) -> bool:
         return settings.by_unit
