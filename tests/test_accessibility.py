@@ -33,14 +33,16 @@ def test_every_tovholder_page_passes_axe_at_320_and_1280(
     watcher.watch(page, "tovholder")
     watcher.watch(phone_page, "anonymous")
     live = hand.scene("reflection", "en", 2, people=8)
-    done = hand.scene("reflection", "nb", 11, people=8)
+    done = hand.scene("core-task-1", "nb", 7, people=8)
     hand.runner.close(done.run_id)
     _row, token = ResultsLinks(hand.engine).create(done.run_id)
     link = f"{server}/r/{token}"
     failures: list[str] = []
     axe_at_widths(phone_page, f"{server}/login", "login", failures)
+    team = hand.scenes_team(done.run_id)
     for url, name in (
-        ("/dashboard", "dashboard (with its teams)"),
+        ("/dashboard", "dashboard"),
+        (f"/teams/{team}", "team page"),
         (f"/runs/{live.run_id}/edit", "edit steps"),
         (f"/runs/{live.run_id}/console", "console"),
         (f"/runs/{done.run_id}/results", "results"),
