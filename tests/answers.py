@@ -60,6 +60,10 @@ def fill(phone_html: str, i: int, card: int) -> dict[str, str] | None:
             values[name] = ["Day team", "Evening team", "Kari"][i % 3]
         elif name == "when":
             values[name] = "2027-02-15" if i % 2 else "next staff meeting"
+        elif name == "decide":
+            values[name] = "elsewhere" if i % 3 == 0 else "now"
+        elif name == "where":
+            values[name] = "the management meeting" if i % 3 == 0 else ""
         else:
             raise AssertionError(f"a phone does not know how to fill the field {name!r}")
     return values

@@ -335,3 +335,27 @@ def test_the_posters_show_what_starts_now_and_what_needs_a_decision_elsewhere(wo
     text = squeezed(text_of(world.pdf("core-task")))
     assert squeezed(data.elsewhere_heading) in text
     assert all(squeezed(c.where) in text for c in elsewhere)
+
+
+def test_the_posters_page_lists_what_went_to_the_appendix_and_swaps_an_item_in(world: World) -> None:
+    run_id = world.runs["coordination-2"]
+    scope = Scope.of(world.posters.build(run_id, "coordination").collected.scope_run)
+    write(world.engine, scope, "coordination", lambda _c: Curation())
+    block = world.posters.block(run_id, "coordination")
+    assert block.appendix, "a team of 40 has more cards than page 1 holds"
+    data = world.posters.build(run_id, "coordination").data
+    item = next(i for s in data.sections for i in s.items if i.id in block.appendix)
+    client = world.server.login()
+    html = client.get(f"/runs/{run_id}/posters").text
+    assert "after page 1" in html and 'value="first"' in html
+    moved = client.post(f"/runs/{run_id}/posters/coordination", data={"action": "first", "item": item.id})
+    assert moved.status_code in (200, 303)
+    assert item.id not in world.posters.block(run_id, "coordination").appendix
+    page1 = " ".join(
+        w
+        for _s, w in sizes(
+            world.posters.file(run_id, "coordination", paper="a3", orientation="portrait", fmt="pdf", ppi=72)
+        ).words
+    )
+    assert squeezed(item.text[:60]) in squeezed(page1)
+    write(world.engine, scope, "coordination", lambda _c: Curation())

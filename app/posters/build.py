@@ -15,10 +15,23 @@ from app.db import session_scope
 from app.errors import NotFound
 from app.models import Run
 from app.posters.collect import Collected, NoSuchSession, available_kinds, collect
-from app.posters.curation import Curation, DraftSection, Scope, apply, change, draft, read, version, write
+from app.posters.curation import (
+    Curation,
+    DraftSection,
+    Scope,
+    apply,
+    change,
+    commitment_ids,
+    draft,
+    ordered_ids,
+    read,
+    version,
+    write,
+)
+from app.posters.glyphs import missing_in
 from app.posters.model import PosterData, PosterKind
-from app.posters.render import Format, Orientation, Paper, render
-from app.posters.sections import KINDS
+from app.posters.render import Format, Orientation, Paper, fit, render
+from app.posters.sections import KINDS, SPECS
 from app.views import Reader
 from exercises.base import N_
 
@@ -49,6 +62,10 @@ class Block:
     heatmap: bool
     follow_up: str | None
     sections: list[DraftSection]
+    appendix: set[str]  # items left to the "All the cards" page on A3 portrait
+    missing: list[str]  # letters the poster font lacks: they print as empty boxes
+    subject: str | None = None  # the subtitle, where the kind names its subject (the lessons card)
+    typed_subject: bool = False  # the tovholder typed it
 
 
 def poster_kind(kind: str) -> PosterKind:
@@ -112,6 +129,10 @@ class Posters:
         built = self.build(run_id, kind)
         data = built.data
         return Block(
+            appendix=left_to_appendix(built),
+            missing=missing_in(_strings(data)),
+            subject=data.subtitle if SPECS[kind].subject_source else None,
+            typed_subject=bool(built.curation.subject),
             kind=kind,
             title=data.title,
             language=data.language,
@@ -153,6 +174,28 @@ class Posters:
             kind,
             lambda current: change(current, built.original, action, item, text, languages),
         )
+
+
+def left_to_appendix(built: Built) -> set[str]:
+    """The ids of the items and commitments that only the appendix prints (A3 portrait)."""
+    fitted = fit(built.data)
+    left: set[str] = set()
+    for section, shown in zip(built.data.sections, fitted.get("shown", []), strict=False):
+        left |= {item.id for item in section.items[int(shown) :]}
+    visible = [
+        cid
+        for cid in ordered_ids(commitment_ids(built.original.commitments), built.curation)
+        if not built.curation.choice(cid).hidden
+    ]
+    left |= set(visible[int(fitted.get("rows", len(visible))) :])
+    return left
+
+
+def _strings(data: PosterData) -> list[str | None]:
+    texts: list[str | None] = [data.title, data.team, data.subtitle, data.statement, data.follow_up]
+    texts += [i.text for s in data.sections for i in s.items] + [s.heading for s in data.sections]
+    texts += [t for c in data.commitments for t in (c.what, c.who, c.when, c.where)]
+    return texts
 
 
 def render_limited(

@@ -74,6 +74,11 @@ def commitment_ids(commitments: Sequence[Commitment]) -> list[str]:
     return ids
 
 
+def ordered_ids(ids: Sequence[str], curation: Curation) -> list[str]:
+    """Ids in the tovholder's order (see `_ordered`)."""
+    return _ordered(ids, curation)
+
+
 def _ordered(ids: Sequence[str], curation: Curation) -> list[str]:
     """Ids in the tovholder's order: moved ones by their place, new ones after, as collected."""
 

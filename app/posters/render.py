@@ -116,11 +116,17 @@ def render(
     return out
 
 
-def fit(data: PosterData, *, paper: Paper = "a3", orientation: Orientation = "portrait") -> dict[str, float]:
-    """How the template sized the text: `size` (body text, pt) chosen between `floor` and `max`, and
-    `pages`. A size at the floor with more than one page means the content flowed on."""
+def fit(data: PosterData, *, paper: Paper = "a3", orientation: Orientation = "portrait") -> dict[str, Any]:
+    """How page 1 was filled: `size` (body text, pt, fixed), `shown` (items of each section on
+    page 1), `rows` (rows of the commitments table on page 1), `left-out` and `clipped` (what only
+    the appendix holds in full), `appendix`, `fits` (page 1 is one page) and `pages`."""
     _check(paper, orientation)
-    entry = TEMPLATES_DIR / f"{data.kind}.typ"
+    return _fit(data.kind, payload(data, paper, orientation))
+
+
+@functools.lru_cache(maxsize=64)
+def _fit(kind: str, inputs: str) -> dict[str, Any]:
+    entry = TEMPLATES_DIR / f"{kind}.typ"
     raw = typst.query(
         str(entry),
         FIT_LABEL,
@@ -130,7 +136,7 @@ def fit(data: PosterData, *, paper: Paper = "a3", orientation: Orientation = "po
         root=str(TEMPLATES_DIR),
         font_paths=fonts(),
         ignore_system_fonts=True,
-        sys_inputs={INPUT_KEY: payload(data, paper, orientation)},
+        sys_inputs={INPUT_KEY: inputs},
     )
-    result: dict[str, float] = json.loads(raw)
+    result: dict[str, Any] = json.loads(raw)
     return result
