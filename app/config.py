@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description="Comma-separated addresses of the proxies whose X-Forwarded-* headers are believed; "
         "empty: none (the client's own address counts).",
     )
+    accessibility_contact: str = Field(
+        default="",
+        max_length=200,
+        description="Where people report an accessibility problem (an email address or a web page), "
+        "shown on /accessibility; empty: the statement asks them to tell the tovholder.",
+    )
     log_level: str = "INFO"
 
     @cached_property

@@ -133,6 +133,12 @@ class Stagehand:
             self.runner.set_revealed(run.id, revealed)
         return Scene(run_id=run.id, code=run.code, phone_token=phone.token, people=room)
 
+    def scenes_team(self, run_id: int) -> int:
+        """The id of the team a scene's session runs under (a flow that uses units has one)."""
+        team_id = self.runner.get_run(run_id).team_id
+        assert team_id is not None, "this scene's flow has no team"
+        return team_id
+
 
 def _sources(flow: Flow, index: int) -> set[int]:
     """The step at `index` and every earlier step whose results it reads, at any depth."""

@@ -55,7 +55,7 @@ def test_shipped_flow_step_minutes_add_up_to_its_duration(path: Path) -> None:
 
 
 def _commitment(sample: str) -> dict[str, str] | None:
-    """"what | who | when", or "what | who | when | forum" for one that needs a decision elsewhere."""
+    """ "what | who | when", or "what | who | when | forum" for one that needs a decision elsewhere."""
     what, who, when, *where = (part.strip() for part in sample.split("|"))
     decided = {"decide": "elsewhere", "where": where[0]} if where else {"decide": "now"}
     return {"what": what, "who": who, "when": when} | decided

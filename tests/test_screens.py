@@ -1,69 +1,26 @@
-"""What people see (issue 11), in a real Chromium against one server: the projector keeps the QR
-code and the join code in a corner of every step (and the tovholder can hide it and bring it
-back), every exercise type fits the projector at 1920x1080 and 1280x720 with text the back row
-reads, and every page passes axe (WCAG 2.1 A and AA), sends no request off its origin and logs
-no error. The scenes are set through the runner (tests/stagehand.py); pages are loaded fresh."""
+"""What the room sees (issue 11), in a real Chromium against one server: the projector keeps the
+QR code and the join code in a corner of every step (the tovholder can hide it and bring it back),
+and every exercise type fits the projector at 1920x1080 and 1280x720 at its largest, with text the
+back row reads. The scenes are set through the runner (tests/stagehand.py); pages load fresh."""
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.harness import Server, login
+from tests.harness import Server
+from tests.screens import FULL_HD, HD
 from tests.stagehand import FIT_JS, Stagehand, first_steps, largest_steps
 
 if TYPE_CHECKING:
     from tests.browser import Watcher
 
-pytest_plugins = ["tests.browser"]
-
-FULL_HD = {"width": 1920, "height": 1080}
-HD = {"width": 1280, "height": 720}
-
-
-@pytest.fixture(scope="module")
-def hand(shared_sqlite_server: Server) -> Iterator[Stagehand]:
-    stagehand = Stagehand(shared_sqlite_server.database_url)
-    try:
-        yield stagehand
-    finally:
-        stagehand.close()
-
-
-@pytest.fixture(scope="module")
-def tovholder(chromium: Browser, shared_sqlite_server: Server) -> Iterator[BrowserContext]:
-    """A browser logged in as the tovholder; every request off the server's origin is refused
-    and recorded."""
-    client = login(shared_sqlite_server)
-    context = chromium.new_context(viewport=FULL_HD)
-    context.add_cookies(
-        [{"name": k, "value": v, "url": shared_sqlite_server.url} for k, v in client.cookies.items()]
-    )
-    client.close()
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="module")
-def page(tovholder: BrowserContext) -> Page:
-    return tovholder.new_page()
-
-
-@pytest.fixture(scope="module")
-def still(tovholder: BrowserContext) -> Page:
-    """A page without the live socket: it shows the scene as loaded, and nothing swaps it."""
-    page = tovholder.new_page()
-    page.route("**/socket.io.min.js", lambda route: route.abort())
-    return page
+pytest_plugins = ["tests.browser", "tests.screens"]
 
 
 def qr_codes(page: Page) -> list[str]:
@@ -124,9 +81,7 @@ def test_every_exercise_type_fits_the_projector_at_its_largest(
             pager = page.locator("[data-pager]")
             if pager.is_visible():
                 paged.append(where)
-                assert re.fullmatch(r"(Side|Page|Sida) 1 (av|of|af) \d+.*", pager.inner_text()), (
-                    where
-                )
+                assert re.fullmatch(r"(Side|Page|Sida) 1 (av|of|af) \d+.*", pager.inner_text()), where
             if viewport == FULL_HD:
                 if found["title"] is not None and found["title"] < 40:
                     failures.append(f"{where}: the question is {found['title']} px")

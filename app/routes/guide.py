@@ -1,4 +1,5 @@
-"""Background pages: one per theme a flow draws on, at /guide/<theme>, in the reader's language."""
+"""Background pages: one per theme a flow draws on, at /guide/<theme>, in the reader's language;
+and the accessibility statement, at /accessibility."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.config import ROOT
-from app.deps import browser_locale
+from app.deps import HouseDep, browser_locale
 from app.flows import BACKGROUNDS
 from app.i18n import available_locales
 from app.routes import page
@@ -25,4 +26,23 @@ async def background(request: Request, theme: str) -> Response:
     lang = locale if (PAGES / f"{theme}_{locale}.html").is_file() and locale in available_locales() else "en"
     return page(
         request, "guide_background.html", locale=locale, theme=theme, lang=lang, themes_list=BACKGROUNDS
+    )
+
+
+STATEMENTS = ROOT / "templates" / "accessibility"
+
+
+@router.get("/accessibility")
+async def accessibility(request: Request, house: HouseDep) -> Response:
+    """The accessibility statement, in the form the Nordic supervisory bodies ask for."""
+    locale = browser_locale(request)
+    lang = locale if (STATEMENTS / f"statement_{locale}.html").is_file() else "en"
+    contact = house.settings.accessibility_contact.strip()
+    return page(
+        request,
+        "accessibility.html",
+        locale=locale,
+        statement=f"accessibility/statement_{lang}.html",
+        contact=contact,
+        contact_is_email="@" in contact and "/" not in contact,
     )

@@ -1,0 +1,96 @@
+"""Fixtures for the screen tests (test_screens.py, test_accessibility.py): one server per module,
+its scenes set through the runner (tests/stagehand.py), a logged-in tovholder's browser, an
+anonymous one (phones, results links, the login page), and a record of every request that left
+the server's origin. A module takes them with `pytest_plugins = ["tests.browser", "tests.screens"]`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Request
+
+from tests.browser import axe_violations
+from tests.harness import Server, login
+from tests.stagehand import Stagehand
+
+FULL_HD = {"width": 1920, "height": 1080}
+HD = {"width": 1280, "height": 720}
+WIDTHS = ({"width": 320, "height": 640}, {"width": 1280, "height": 800})
+
+
+@pytest.fixture(scope="module")
+def hand(shared_sqlite_server: Server) -> Iterator[Stagehand]:
+    stagehand = Stagehand(shared_sqlite_server.database_url)
+    try:
+        yield stagehand
+    finally:
+        stagehand.close()
+
+
+@pytest.fixture(scope="module")
+def tovholder(chromium: Browser, shared_sqlite_server: Server) -> Iterator[BrowserContext]:
+    """A browser logged in as the tovholder."""
+    client = login(shared_sqlite_server)
+    context = chromium.new_context(viewport=FULL_HD)
+    context.add_cookies(
+        [{"name": k, "value": v, "url": shared_sqlite_server.url} for k, v in client.cookies.items()]
+    )
+    client.close()
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def anon(chromium: Browser) -> Iterator[BrowserContext]:
+    """A browser with no login: a participant's phone, a results link, the login page."""
+    context = chromium.new_context(viewport={"width": 320, "height": 640})
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def page(tovholder: BrowserContext) -> Page:
+    return tovholder.new_page()
+
+
+@pytest.fixture(scope="module")
+def phone_page(anon: BrowserContext) -> Page:
+    return anon.new_page()
+
+
+@pytest.fixture(scope="module")
+def still(tovholder: BrowserContext) -> Page:
+    """A page without the live socket: it shows the scene as loaded, and nothing swaps it."""
+    page = tovholder.new_page()
+    page.route("**/socket.io.min.js", lambda route: route.abort())
+    return page
+
+
+@pytest.fixture(scope="module")
+def offsite(tovholder: BrowserContext, anon: BrowserContext, shared_sqlite_server: Server) -> list[str]:
+    """Every request any page of the module made to another origin than the server's."""
+    found: list[str] = []
+    origin = shared_sqlite_server.url
+
+    def seen(request: Request) -> None:
+        if not request.url.startswith((origin + "/", "data:", "blob:", "about:")):
+            found.append(request.url)
+
+    tovholder.on("request", seen)
+    anon.on("request", seen)
+    return found
+
+
+def axe_at_widths(
+    page: Page, url: str, name: str, failures: list[str], widths: tuple[dict[str, int], ...] = WIDTHS
+) -> None:
+    """Loads `url` at each width and adds what axe (WCAG 2.1 A and AA) finds to `failures`."""
+    for size in widths:
+        page.set_viewport_size(size)  # type: ignore[arg-type]
+        page.goto(url)
+        failures += [f"{name} at {size['width']} px: {v}" for v in axe_violations(page)]

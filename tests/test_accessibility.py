@@ -1,0 +1,108 @@
+"""Every screen is accessible (issue 11): axe (WCAG 2.1 A and AA) finds nothing at 320 and 1280
+px on every page, the projector of every exercise type with its results hidden and shown, and the
+phone of every exercise type; at 320x640 a phone never scrolls sideways and every control is at
+least 44x44 px; no page asks another origin for anything, and none logs an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from playwright.sync_api import BrowserContext, Page
+
+from app.results_links import ResultsLinks
+from tests.harness import Server
+from tests.screens import HD, axe_at_widths
+from tests.stagehand import Stagehand, first_steps
+
+if TYPE_CHECKING:
+    from tests.browser import Watcher
+
+pytest_plugins = ["tests.browser", "tests.screens"]
+
+
+def test_every_tovholder_page_passes_axe_at_320_and_1280(
+    page: Page,
+    phone_page: Page,
+    hand: Stagehand,
+    shared_sqlite_server: Server,
+    watcher: Watcher,
+    offsite: list[str],
+) -> None:
+    server = shared_sqlite_server.url
+    watcher.watch(page, "tovholder")
+    watcher.watch(phone_page, "anonymous")
+    live = hand.scene("reflection", "en", 2, people=8)
+    done = hand.scene("core-task-1", "nb", 7, people=8)
+    hand.runner.close(done.run_id)
+    _row, token = ResultsLinks(hand.engine).create(done.run_id)
+    link = f"{server}/r/{token}"
+    failures: list[str] = []
+    axe_at_widths(phone_page, f"{server}/login", "login", failures)
+    team = hand.scenes_team(done.run_id)
+    for url, name in (
+        ("/dashboard", "dashboard"),
+        (f"/teams/{team}", "team page"),
+        (f"/runs/{live.run_id}/edit", "edit steps"),
+        (f"/runs/{live.run_id}/console", "console"),
+        (f"/runs/{done.run_id}/results", "results"),
+        (f"/runs/{done.run_id}/posters", "posters"),
+        ("/guide", "guide"),
+        ("/accessibility", "accessibility statement"),
+    ):
+        axe_at_widths(page, server + url, name, failures)
+    axe_at_widths(phone_page, link, "results link", failures)
+    assert not failures, "\n".join(failures)
+    assert not offsite, offsite
+    assert not watcher.errors, watcher.errors
+
+
+def test_every_exercise_type_passes_axe_on_the_projector_and_the_phone(
+    page: Page,
+    phone_page: Page,
+    anon: BrowserContext,
+    hand: Stagehand,
+    shared_sqlite_server: Server,
+    watcher: Watcher,
+    offsite: list[str],
+) -> None:
+    """Per type, one session at its first step in the shipped flows: the projector with the
+    results hidden and shown, and the phone's form, at 320 and 1280 px; the phone at 320x640 never
+    scrolls sideways and its controls are at least 44x44 px. Also the lobby, and joining a team's
+    session (the unit picker)."""
+    server = shared_sqlite_server.url
+    watcher.watch(page, "projector")
+    watcher.watch(phone_page, "phone")
+    failures: list[str] = []
+    small = {"width": 320, "height": 640}
+    lobby = hand.scene("coordination-1", "nb", None, people=4)
+    axe_at_widths(page, f"{server}/runs/{lobby.run_id}/projector", "projector lobby", failures, (small, HD))
+    anon.clear_cookies()
+    axe_at_widths(phone_page, f"{server}/j/{lobby.code}", "join with units", failures)
+    failures += [f"join with units: {p}" for p in _phone_fit(phone_page)]
+    for pick in first_steps():
+        scene = hand.scene(pick.flow, "nb", pick.index, people=6, revealed=False)
+        view = hand.runner.run_view(scene.run_id)
+        hides = view.current is not None and view.current.takes_answers
+        for revealed in (False, True) if hides else (True,):
+            hand.runner.set_revealed(scene.run_id, revealed)
+            name = f"projector {pick.exercise} ({'shown' if revealed else 'hidden'})"
+            axe_at_widths(page, f"{server}/runs/{scene.run_id}/projector", name, failures, (small, HD))
+        anon.clear_cookies()
+        anon.add_cookies([{"name": "tov_p", "value": scene.phone_token, "url": server}])
+        axe_at_widths(phone_page, f"{server}/p/{scene.code}", f"phone {pick.exercise}", failures)
+        phone_page.set_viewport_size(small)  # type: ignore[arg-type]
+        phone_page.goto(f"{server}/p/{scene.code}")
+        failures += [f"phone {pick.exercise}: {p}" for p in _phone_fit(phone_page)]
+    assert not failures, "\n".join(failures)
+    assert not offsite, offsite
+    assert not watcher.errors, watcher.errors
+
+
+def _phone_fit(page: Page) -> list[str]:
+    """At 320 px: no horizontal scroll, and every control at least 44x44 px (a radio button or
+    checkbox by its label, which is what a thumb taps)."""
+    return page.evaluate(TARGETS_JS)
+
+
+TARGETS_JS = (Path(__file__).parent / "targets.js").read_text(encoding="utf-8")
