@@ -359,3 +359,22 @@ def test_the_posters_page_lists_what_went_to_the_appendix_and_swaps_an_item_in(w
     )
     assert squeezed(item.text[:60]) in squeezed(page1)
     write(world.engine, scope, "coordination", lambda _c: Curation())
+
+
+def test_the_demo_deals_each_card_to_a_person_of_the_unit_it_fits(world: World) -> None:
+    flow = load_flows(ROOT / "sessions", REGISTRY)["core-task-2"]
+    step = next(s for s in flow.steps if s.id == "unit-contribution")
+    tagged = {m[2]: int(m[1]) for s in step.demo["nb"] if (m := re.match(r"^\[(\d+)\] (.*)$", s))}
+    with world.engine.connect() as conn:
+        units = json.loads(
+            conn.exec_driver_sql("SELECT units FROM team WHERE name = ?", (TEAM,)).scalar_one()
+        )
+        rows = conn.exec_driver_sql(
+            "SELECT answer.payload, participant.unit FROM answer JOIN participant"
+            " ON participant.id = answer.participant_id WHERE answer.run_id = ? AND answer.step_id = ?",
+            (world.runs["core-task-2"], "unit-contribution"),
+        ).all()
+    texts = [(json.loads(p)["text"], unit) for p, unit in rows]
+    assert texts and not any(t.startswith("[") for t, _u in texts), "the tag never reaches a card"
+    fitted = [(units.index(u) + 1, tagged[t]) for t, u in texts if t in tagged]
+    assert fitted and all(own == wanted for own, wanted in fitted)
