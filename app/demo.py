@@ -4,6 +4,8 @@ benchmarks. The answers come from each step's `demo` samples in the flow file.""
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
@@ -115,7 +117,7 @@ def make_demo_run(
         for step in flow.steps:
             if not step.off:
                 runner.move(run.id, +1)
-                _simulate_step(runner, run.id, flow, step, people, rng, locale)
+                _simulate_step(runner, run.id, flow, step, people, rng, locale, unit_names)
         runner.close(run.id)
     except InvalidInput as exc:
         raise ValueError(str(exc)) from None
@@ -140,6 +142,22 @@ def _demo_team(
     return teams.named(owner_id, name) or teams.create(owner_id, name, units)
 
 
+UNIT_TAG = re.compile(r"^\[(\d{1,2})\] ")
+
+
+def unit_samples(samples: Sequence[str], unit: int) -> list[str]:
+    """The samples a person of the team's `unit`-th unit (0: none) may write: the untagged ones,
+    and those tagged "[unit] ", without the tag."""
+    out: list[str] = []
+    for sample in samples:
+        tag = UNIT_TAG.match(sample)
+        if tag is None:
+            out.append(sample)
+        elif int(tag.group(1)) == unit:
+            out.append(sample[tag.end() :])
+    return out
+
+
 def _weighted_unit(i: int, n: int) -> int:
     """Units of different sizes, as in a real team: the first unit is twice as large as the others."""
     return (i % (n + 1)) % n if n > 1 else 0
@@ -153,8 +171,11 @@ def _simulate_step(
     people: list[Participant],
     rng: random.Random,
     locale: str,
+    units: list[str] | None = None,
 ) -> None:
-    """The room's answers to the step on the screen, then what the tovholder did on it."""
+    """The room's answers to the step on the screen, then what the tovholder did on it. A sample
+    that starts with "[N] " is written only by people of the team's N-th unit, so a card fits
+    the unit it comes from."""
     exercise = runner.registry[step.exercise]
     settings_model = exercise.settings(step.settings)
     samples = step.demo.get(locale) or step.demo.get(flow.default_locale) or []
@@ -172,7 +193,8 @@ def _simulate_step(
                 continue
             if p.unit not in contexts:
                 contexts[p.unit] = runner.step_context(run_id, step.id, p.unit)
-            answers += [(p, a) for a in exercise.simulate(settings_model, rng, samples, contexts[p.unit])]
+            own = unit_samples(samples, (units or []).index(p.unit) + 1 if p.unit in (units or []) else 0)
+            answers += [(p, a) for a in exercise.simulate(settings_model, rng, own, contexts[p.unit])]
         runner.store_answers(run_id, step.id, answers)
     current = runner.run_view(run_id).current
     assert current is not None and current.step.id == step.id

@@ -16,8 +16,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.exports import Exports
 from app.flow_copies import FlowCopies
-from app.flows import Flow, load_flows
-from app.models import Run
+from app.flows import load_flows
 from app.posters.build import Posters
 from app.program import Program
 from app.ratelimits import Limits
@@ -26,7 +25,7 @@ from app.results_links import ResultsLinks
 from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
 from app.templating import make_env
-from app.views import Reader, RunView, StepView
+from app.views import Reader, RunView
 from exercises import build_registry
 
 
@@ -87,8 +86,7 @@ class House:
         """The realtime layer's callback: one render per audience, the phones' first (read on
         their own, once per language a connected phone uses), off the event loop."""
         if locales and ("step" in kinds or "action" in kinds):
-            opened = await asyncio.to_thread(self.runner.open_step, run_id)
-            for push in await asyncio.to_thread(self._phone_pushes, *opened, kinds, locales):
+            for push in await asyncio.to_thread(self._phone_pushes, run_id, kinds, locales):
                 yield push
         view = await asyncio.to_thread(self.runner.run_view, run_id)
         stage = await asyncio.to_thread(self.stage_html, view)
@@ -96,9 +94,8 @@ class House:
         console = await asyncio.to_thread(self.console_html, view)
         yield Push(room(run_id, "console"), "console", console, view.version)
 
-    def _phone_pushes(
-        self, run: Run, flow: Flow, current: StepView | None, kinds: frozenset[str], locales: frozenset[str]
-    ) -> list[Push]:
+    def _phone_pushes(self, run_id: int, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
+        run, flow, current = self.runner.open_step(run_id)  # read and drawn in one hop
         assert run.id is not None
         pushes: list[Push] = []
         if "step" in kinds or (current is not None and not current.takes_answers):

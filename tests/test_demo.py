@@ -55,3 +55,12 @@ def test_demo_fills_every_answering_step_of_each_flow_with_three_units(
                 assert per_step.get(step.id, 0) > 0, f"{flow_name}/{step.id} ({locale}) got no demo answers"
             elif not exercise.collects_answers:
                 assert step.id not in per_step
+
+
+def test_a_sample_tagged_with_a_unit_goes_only_to_that_unit() -> None:
+    from app.demo import unit_samples
+
+    samples = ["[1] Day: we see it first", "Anyone: we share", "[2] Evening: we close the day"]
+    assert unit_samples(samples, 1) == ["Day: we see it first", "Anyone: we share"]
+    assert unit_samples(samples, 2) == ["Anyone: we share", "Evening: we close the day"]
+    assert unit_samples(samples, 0) == ["Anyone: we share"]

@@ -218,6 +218,11 @@ def test_the_coordination_poster_opens_with_the_core_task_statement(world: World
     coordination = world.posters.build(world.runs["coordination-2"], "coordination").data
     assert core.statement and coordination.statement == core.statement
     assert squeezed(core.statement) in squeezed(text_of(world.pdf("coordination")))
+    # Its relationship agreements come from the tagged step of the alliance flow.
+    relationships = next(s for s in coordination.sections if s.id == "relationships")
+    assert relationships.items and all(
+        i.id.startswith(f"r{world.runs['alliance']}.") for i in relationships.items
+    )
 
 
 def test_the_lessons_card_names_the_activity_and_holds_every_commitment(world: World) -> None:
@@ -285,6 +290,22 @@ def test_a_statement_in_a_script_the_fonts_lack_still_makes_a_legible_poster() -
     data = PosterData(kind="core-task", language="en", title="Our core task", team="T", statement=statement)
     pdf = render(data)
     assert fit(data)["fits"] and sizes(pdf).words
+    assert not sizes(pdf).below(11)
+
+
+def test_the_posters_page_names_the_letters_the_font_lacks(world: World) -> None:
+    run_id = world.runs["reflection"]
+    scope = Scope.of(world.posters.build(run_id, "lessons").collected.scope_run)
+    original = world.posters.collect("lessons", run_id=run_id).data
+    item = original.sections[0].items[0]
+    write(world.engine, scope, "lessons", lambda c: change(c, original, "edit", item.id, "我们一起学习"))
+    try:
+        assert {"我", "们"} <= set(world.posters.block(run_id, "lessons").missing)
+        html = world.server.login().get(f"/runs/{run_id}/posters").text
+        warning = html.split("print as empty boxes:", 1)[1][:80]
+        assert "我" in warning and "们" in warning
+    finally:
+        write(world.engine, scope, "lessons", lambda _c: Curation())
 
 
 class _Silent:
@@ -359,3 +380,22 @@ def test_the_posters_page_lists_what_went_to_the_appendix_and_swaps_an_item_in(w
     )
     assert squeezed(item.text[:60]) in squeezed(page1)
     write(world.engine, scope, "coordination", lambda _c: Curation())
+
+
+def test_the_demo_deals_each_card_to_a_person_of_the_unit_it_fits(world: World) -> None:
+    flow = load_flows(ROOT / "sessions", REGISTRY)["core-task-2"]
+    step = next(s for s in flow.steps if s.id == "unit-contribution")
+    tagged = {m[2]: int(m[1]) for s in step.demo["nb"] if (m := re.match(r"^\[(\d+)\] (.*)$", s))}
+    with world.engine.connect() as conn:
+        units = json.loads(
+            conn.exec_driver_sql("SELECT units FROM team WHERE name = ?", (TEAM,)).scalar_one()
+        )
+        rows = conn.exec_driver_sql(
+            "SELECT answer.payload, participant.unit FROM answer JOIN participant"
+            " ON participant.id = answer.participant_id WHERE answer.run_id = ? AND answer.step_id = ?",
+            (world.runs["core-task-2"], "unit-contribution"),
+        ).all()
+    texts = [(json.loads(p)["text"], unit) for p, unit in rows]
+    assert texts and not any(t.startswith("[") for t, _u in texts), "the tag never reaches a card"
+    fitted = [(units.index(u) + 1, tagged[t]) for t, u in texts if t in tagged]
+    assert fitted and all(own == wanted for own, wanted in fitted)
