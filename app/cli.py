@@ -76,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=settings.access_log,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted,
     )

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
         "shown on /accessibility; empty: the statement asks them to tell the tovholder.",
     )
     log_level: str = "INFO"
+    access_log: bool = Field(default=False, description="Log every request (uvicorn's access log).")
 
     @cached_property
     def resolved_database_url(self) -> str:

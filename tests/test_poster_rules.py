@@ -218,6 +218,11 @@ def test_the_coordination_poster_opens_with_the_core_task_statement(world: World
     coordination = world.posters.build(world.runs["coordination-2"], "coordination").data
     assert core.statement and coordination.statement == core.statement
     assert squeezed(core.statement) in squeezed(text_of(world.pdf("coordination")))
+    # Its relationship agreements come from the tagged step of the alliance flow.
+    relationships = next(s for s in coordination.sections if s.id == "relationships")
+    assert relationships.items and all(
+        i.id.startswith(f"r{world.runs['alliance']}.") for i in relationships.items
+    )
 
 
 def test_the_lessons_card_names_the_activity_and_holds_every_commitment(world: World) -> None:
@@ -285,6 +290,22 @@ def test_a_statement_in_a_script_the_fonts_lack_still_makes_a_legible_poster() -
     data = PosterData(kind="core-task", language="en", title="Our core task", team="T", statement=statement)
     pdf = render(data)
     assert fit(data)["fits"] and sizes(pdf).words
+    assert not sizes(pdf).below(11)
+
+
+def test_the_posters_page_names_the_letters_the_font_lacks(world: World) -> None:
+    run_id = world.runs["reflection"]
+    scope = Scope.of(world.posters.build(run_id, "lessons").collected.scope_run)
+    original = world.posters.collect("lessons", run_id=run_id).data
+    item = original.sections[0].items[0]
+    write(world.engine, scope, "lessons", lambda c: change(c, original, "edit", item.id, "我们一起学习"))
+    try:
+        assert {"我", "们"} <= set(world.posters.block(run_id, "lessons").missing)
+        html = world.server.login().get(f"/runs/{run_id}/posters").text
+        warning = html.split("print as empty boxes:", 1)[1][:80]
+        assert "我" in warning and "们" in warning
+    finally:
+        write(world.engine, scope, "lessons", lambda _c: Curation())
 
 
 class _Silent:

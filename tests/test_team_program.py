@@ -131,6 +131,9 @@ def test_a_status_change_is_stored_with_its_date_and_shows_on_the_page_and_in_th
     found = next(c for c in report["team_commitments"] if c["owner"] == "Kari Nordmann")
     assert found["status"] == "stuck" and found["history"][-1]["at"].startswith(today)
     assert report["pulse"] and all(p["count"] >= 5 for s in report["pulse"] for p in s["points"])
+    # The same item in core-task and check-in is one line over time.
+    shared = next(s for s in report["pulse"] if s["id"] == "help-across-units")
+    assert len(shared["points"]) == 2
     md = run_cli(world.server.env, "team", "report", TEAM, "--format", "md")
     assert md.returncode == 0 and "Kari Nordmann" in md.stdout and "stuck" in md.stdout
 
