@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help deps-serve run test test-fast fuzz lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples clean
+.PHONY: help deps-serve run test test-fast fuzz lint migrate demo bench bench-quick i18n deps browser-deps posters-deps poster-examples poster-samples screenshots clean
 
 help:
 	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-quick  40 phones x 50 steps and a 200-phone answer burst; checks delivery, not timings"
 	@echo "make poster-examples  render real posters of a demo team of 40 to docs/posters/{core-task,coordination,lessons,alliance,safety}.png"
 	@echo "make poster-samples   render the built-in sample posters to docs/posters/*-{en,nb}.png"
+	@echo "make screenshots  the projector, console and phones of every exercise type, nb and en, to docs/screenshots/"
 
 $(UV):
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -128,3 +129,8 @@ i18n: deps
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+
+# The current screens (projector 1920x1080, console 1280x800, phones 390x844 and 320x640) of every
+# exercise type, in nb and en, from a server on a fresh database: docs/screenshots/.
+screenshots: deps browser-deps
+	$(UV) run python -m tests.screenshots

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
@@ -174,6 +174,16 @@ class Accounts:
                 .values(revoked_at=utcnow())
             )
             db.commit()
+
+    def forget_ended_logins(self) -> int:
+        """Delete the logins that ended (logged out, revoked) or ran out; how many."""
+        oldest = utcnow() - timedelta(seconds=LOGIN_MAX_AGE)
+        with session_scope(self.engine) as db:
+            gone = db.execute(
+                delete(Login).where(or_(col(Login.revoked_at).is_not(None), col(Login.created_at) < oldest))
+            )
+            db.commit()
+        return int(gone.rowcount)  # type: ignore[attr-defined]
 
     def end_all_logins(self, account_id: int) -> int:
         """End every login of the account; how many there were."""

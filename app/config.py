@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     secure_cookies: bool = Field(default=False, description="Secure cookies without an https public URL.")
     max_participants: int = Field(default=500, ge=1, description="The most phones one session takes.")
+    joins_per_minute: int = Field(
+        default=60, ge=1, description="Joins from one address in a minute (more for a hall behind one NAT)."
+    )
     rate_limits: bool = Field(
         default=True, description="Off only for a load test whose phones all come from one address."
     )

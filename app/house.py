@@ -54,7 +54,12 @@ class House:
         self.program = Program(self.engine, reader, settings.min_group_size)
         self.env = make_env(self.registry)
         self.signer = auth.CookieSigner(settings.resolved_secret_key)
-        self.limits = Limits(settings.redis_url, settings.redis_channel, enabled=settings.rate_limits)
+        self.limits = Limits(
+            settings.redis_url,
+            settings.redis_channel,
+            enabled=settings.rate_limits,
+            joins_per_minute=settings.joins_per_minute,
+        )
         self._qr: dict[str, Markup] = {}
 
     def join_url(self, code: str) -> str:

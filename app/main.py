@@ -37,10 +37,12 @@ log = logging.getLogger(__name__)
 
 
 def _start_up(house: House) -> str | None:
-    """Sweep the sessions past the retention period; the setup token when there is no account."""
+    """Sweep the sessions past the retention period and the logins that have ended; the setup
+    token when there is no account."""
     expired = house.runner.delete_expired(house.settings.retention_days)
     if expired:
         log.info("deleted %d sessions past the retention period", expired)
+    house.accounts.forget_ended_logins()
     return house.accounts.issue_setup_token()
 
 

@@ -1,5 +1,5 @@
 """Rate limits that every worker shares: in Redis when TOVHOLDER_REDIS_URL is set (through the
-`limits` package), else in this process's memory. `RULES` says what is counted and how much.
+`limits` package), else in this process's memory. `rules()` says what is counted and how much.
 
 They are sized for a meeting room: forty phones behind one Wi-Fi address that join within a
 minute never meet a limit, a script that joins a thousand times does. Wrong join codes are counted
@@ -17,21 +17,29 @@ from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
-RULES: dict[str, tuple[str, ...]] = {
-    # A wrong join code (at /j/ or /p/), per (address, the code's first two characters).
-    "wrong-code": ("20/minute", "60/hour"),
-    # A join that succeeded, per address, and per session.
-    "join-address": ("60/minute", "300/hour"),
-    "join-session": ("150/minute", "1000/hour"),
-    # A wrong password, per (address, account).
-    "login": ("10/minute", "50/hour"),
-}
+
+
+def rules(joins_per_minute: int = 60) -> dict[str, tuple[str, ...]]:
+    """What is counted, per what, and how much (TOVHOLDER_JOINS_PER_MINUTE for a hall behind one
+    address: the joins per session follow it)."""
+    joins = joins_per_minute
+    return {
+        # A wrong join code (at /j/ or /p/), per (address, the code's first two characters).
+        "wrong-code": ("20/minute", "60/hour"),
+        # A join that succeeded, per address, and per session.
+        "join-address": (f"{joins}/minute", f"{5 * joins}/hour"),
+        "join-session": (f"{max(150, 2 * joins)}/minute", f"{max(1000, 10 * joins)}/hour"),
+        # A wrong password, per (address, account).
+        "login": ("10/minute", "50/hour"),
+    }
 
 
 class Limits:
     """`blocked(rule, *key)` before the thing is done, `hit(rule, *key)` to count it."""
 
-    def __init__(self, redis_url: str = "", prefix: str = "tovholder", enabled: bool = True) -> None:
+    def __init__(
+        self, redis_url: str = "", prefix: str = "tovholder", enabled: bool = True, joins_per_minute: int = 60
+    ) -> None:
         self.enabled = enabled  # off: nothing is counted or blocked (a load test from one address)
         storage: Storage = (
             storage_from_string(redis_url, key_prefix=f"{prefix}-limits")  # type: ignore[assignment]
@@ -40,7 +48,7 @@ class Limits:
         )
         self._limiter = MovingWindowRateLimiter(storage)
         self._items: dict[str, list[RateLimitItem]] = {
-            rule: [parse(text) for text in texts] for rule, texts in RULES.items()
+            rule: [parse(text) for text in texts] for rule, texts in rules(joins_per_minute).items()
         }
         self._warned = False
 

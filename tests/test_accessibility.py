@@ -5,10 +5,12 @@ least 44x44 px; no page asks another origin for anything, and none logs an error
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.results_links import ResultsLinks
 from tests.harness import Server
@@ -17,6 +19,7 @@ from tests.stagehand import Stagehand, first_steps
 
 if TYPE_CHECKING:
     from tests.browser import Watcher
+    from tests.conftest import Uvicorn
 
 pytest_plugins = ["tests.browser", "tests.screens"]
 
@@ -106,3 +109,29 @@ def _phone_fit(page: Page) -> list[str]:
 
 
 TARGETS_JS = (Path(__file__).parent / "targets.js").read_text(encoding="utf-8")
+
+
+def test_the_setup_link_the_terminal_prints_passes_axe_and_logs_the_first_tovholder_in(
+    uvicorn: Uvicorn, chromium: Browser, tmp_path: Path, watcher: Watcher
+) -> None:
+    """A first start on an empty database prints the setup link (the README says so); its page
+    passes axe at 320 and 1280 px, and it creates the account and logs it in: no second login."""
+    with uvicorn.running(tmp_path / "first", migrate=True) as server:
+        deadline = time.monotonic() + 20
+        while "/setup/" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        found = re.search(r"https?://\S+/setup/\S+", server.log())
+        assert found, server.log()
+        context = chromium.new_context()
+        try:
+            page = watcher.watch(context.new_page(), "setup")
+            failures: list[str] = []
+            axe_at_widths(page, found.group(0), "setup", failures)
+            assert not failures, "\n".join(failures)
+            page.get_by_label("Email").fill("first@example.org")
+            page.get_by_label(re.compile("Password")).fill("correct-horse-battery")
+            page.get_by_role("button").last.click()
+            expect(page).to_have_url(f"{server.url}/dashboard")
+        finally:
+            context.close()
+    assert not watcher.errors, watcher.errors

@@ -2,9 +2,9 @@
 htmx attributes, Jinja and Typst markup, CSV formulas, bidi and zero-width characters, lone
 surrogates, 4,000-character lines) through every text field a participant or a tovholder has: the
 names phones join with, cards, words, cards to group, group names, the team's name and units, an
-imported flow's texts, the word filter. Then every view is rendered in Chromium with a listener for
-dialogs and CSP violations, and the exports and the poster are read back. Zero executions, zero
-5xx, and no spreadsheet formula."""
+imported flow's texts, the word filter, the poster's subject and a reworded poster item. Then every
+view is rendered in Chromium with a listener for dialogs and CSP violations, and the exports and
+the poster are read back. Zero executions, zero 5xx, and no spreadsheet formula."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import concurrent.futures
 import csv
 import io
 import json
+import re
 import secrets
 import subprocess
 from pathlib import Path
@@ -217,6 +218,21 @@ def test_hostile_texts_never_execute_and_never_break_a_page(
     assert all(ack.get("status", 200) < 500 for ack in acks), [a for a in acks if a.get("status", 200) >= 500]
     assert sum(bool(ack.get("ok")) for ack in acks) >= 200  # most were stored, as the texts they are
 
+    # The poster's subject and a reworded item.
+    posters = tov.get(f"/runs/{run_id}/posters")
+    assert posters.status_code == 200
+    items = re.findall(r'name="item" value="([^"]+)"', posters.text)
+    assert items, "the poster has no items to reword"
+    for n, hostile in enumerate(CORPUS[125:145]):  # the Typst markup
+        action = {"action": "edit", "item": items[n % len(items)]} if n % 2 else {"action": "subject"}
+        assert_no_5xx(
+            tov.post(
+                f"/runs/{run_id}/posters/lessons",
+                content=form_body({**action, "text": hostile, "csrf_token": tov.headers["X-CSRF-Token"]}),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+        )
+
     # Every view, in Chromium.
     watch = Watch()
     context = chromium.new_context()
@@ -264,6 +280,9 @@ def test_hostile_texts_never_execute_and_never_break_a_page(
     assert summary.status_code == 200 and json.loads(summary.text)
     document = tov.get(f"/runs/{run_id}/export.md")
     assert document.status_code == 200
+    raw_html = re.findall(r".{0,60}<(?:script|svg|img)\b.{0,60}", document.text)
+    assert not raw_html, raw_html[:5]
+    assert not re.search(r"(?<!\\)\]\(javascript:", document.text)  # no link: its brackets are escaped
     poster = tov.get(f"/runs/{run_id}/posters/lessons.pdf")
     assert poster.status_code == 200, poster.text[:300]
     pdf = tmp_path / "poster.pdf"

@@ -129,6 +129,9 @@ def test_a_hidden_card_leaves_every_screen_and_export_and_can_come_back(room: Ro
         export = room.tovholder.get(f"/runs/{room.run_id}/export.{kind}")
         assert export.status_code == 200, kind
         assert KIND in export.text and "Per is useless" not in export.text, kind
+    posters = room.tovholder.get(f"/runs/{room.run_id}/posters").text
+    assert "Per is useless" not in posters
+    assert "1 answer of this session that the tovholder hid is left out of the posters" in posters
     summary = json.loads(room.tovholder.get(f"/runs/{room.run_id}/export.json").text)
     step = next(s for s in summary["steps"] if s["id"] == room.step)
     assert step["hidden"] == 1 and len(step["answers"]) == 1

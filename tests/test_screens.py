@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.harness import Server
+from tests.harness import PASSWORD, Server
 from tests.screens import FULL_HD, HD
 from tests.stagehand import FIT_JS, Stagehand, first_steps, largest_steps
 
@@ -90,3 +90,90 @@ def test_every_exercise_type_fits_the_projector_at_its_largest(
                 failures += [f"{where}: {n} is {s} px: {t}" for n, s, t in found["sizes"] if s < 24]
     assert not failures, "\n".join(failures)
     assert any(w.startswith("open_text") for w in paged), "40 cards do not fit one screen: they are paged"
+
+
+# --- the keyboard alone ----------------------------------------------------------------------------
+
+
+def tab_to(page: Page, selector: str, most: int = 80) -> None:
+    """Press Tab until the element matching `selector` has the focus: it is reachable by keyboard."""
+    for _ in range(most):
+        if page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} is not reached with Tab")
+
+
+def test_the_tovholder_and_a_phone_run_a_whole_session_from_the_keyboard(
+    chromium: Browser, shared_sqlite_server: Server, watcher: Watcher
+) -> None:
+    """Log in, start reflection-short, walk every step with the arrow key, end the session and
+    open the results, all by keyboard; a phone joins and answers a card, a dot vote and a
+    commitment by keyboard too."""
+    server = shared_sqlite_server.url
+    desk = chromium.new_context(viewport={"width": 1280, "height": 800})
+    mobile = chromium.new_context(viewport={"width": 390, "height": 844})
+    try:
+        console = watcher.watch(desk.new_page(), "console")
+        console.goto(f"{server}/login")
+        tab_to(console, "input[name=email]")
+        console.keyboard.type("t@example.org")
+        tab_to(console, "input[name=password]")
+        console.keyboard.type(PASSWORD)
+        console.keyboard.press("Enter")
+        expect(console).to_have_url(f"{server}/dashboard")
+        tab_to(console, 'button[data-flow="reflection-short"]')
+        console.keyboard.press("Enter")
+        expect(console).to_have_url(re.compile(r".*/runs/\d+/console$"))
+        expect(console.locator("#conn")).to_have_attribute("data-state", "online", timeout=15_000)
+        code = console.locator("body").get_attribute("data-run")
+
+        phone = watcher.watch(mobile.new_page(), "phone")
+        phone.goto(f"{server}/j/{code}")
+        tab_to(phone, "input[name=name]")
+        phone.keyboard.type("Kari")
+        phone.keyboard.press("Enter")
+        expect(phone.locator("#phone")).to_be_visible()
+
+        steps = 7
+        for n in range(1, steps + 1):
+            console.keyboard.press("ArrowRight")
+            expect(console.locator("#console")).to_contain_text(f"step {n} of {steps}", timeout=10_000)
+            form = phone.locator("form[data-answer]")
+            cards = {2: ["We drove in pairs."], 4: ["Keep: the group chat.", "Develop: a storm checklist."]}
+            for card in cards.get(n, []):  # cards; the second step's are what the dot vote offers
+                form.wait_for()
+                tab_to(phone, "form[data-answer] textarea[name=text]")
+                phone.keyboard.type(card)
+                tab_to(phone, "form[data-answer] button[type=submit]")
+                phone.keyboard.press("Enter")
+                expect(phone.locator(".sent")).to_contain_text(card)
+            if n == 5:  # the dot vote: arrow keys move a radio group's choice
+                form.wait_for()
+                tab_to(phone, "form[data-answer] input[type=radio], form[data-answer] input[type=number]")
+                kind = phone.evaluate("document.activeElement.type")
+                phone.keyboard.press("ArrowRight" if kind == "radio" else "ArrowUp")
+                tab_to(phone, "form[data-answer] button[type=submit]")
+                phone.keyboard.press("Enter")
+                expect(phone.locator(".sent")).to_be_visible()
+            elif n == 6:  # a commitment
+                form.wait_for()
+                tab_to(phone, "textarea[name=what]")
+                phone.keyboard.type("A power bank in every car")
+                tab_to(phone, "input[name=who]")
+                phone.keyboard.type("Kari")
+                tab_to(phone, "form[data-answer] button[type=submit]")
+                phone.keyboard.press("Enter")
+                expect(phone.locator(".sent")).to_contain_text("A power bank in every car")
+        tab_to(console, 'form[action$="/close"] button')
+        console.keyboard.press("Enter")
+        expect(console.locator("#console")).to_contain_text("The session has ended")
+        tab_to(console, 'a[href$="/results"]')
+        console.keyboard.press("Enter")
+        expect(console).to_have_url(re.compile(r".*/runs/\d+/results$"))
+        expect(console.locator("main")).to_contain_text("We drove in pairs.")
+        expect(phone.locator("#phone")).to_contain_text("The session has ended")
+    finally:
+        desk.close()
+        mobile.close()
+    assert not watcher.errors, watcher.errors

@@ -147,6 +147,18 @@ def test_logout_all_and_a_password_change_end_every_login(inproc: InProcess) -> 
     assert unknown.returncode == 1 and "nobody@example.org" in unknown.stderr
 
 
+def test_logins_that_ended_are_forgotten_at_start_up(inproc: InProcess) -> None:
+    tov = inproc.login()
+    kept = saved_login(inproc.login())
+    assert tov.post("/logout").status_code == 303
+    with closing(sqlite3.connect(inproc.data_dir / "tovholder.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM login").fetchone()[0] == 2
+    assert inproc.house.accounts.forget_ended_logins() == 1
+    with closing(sqlite3.connect(inproc.data_dir / "tovholder.db")) as conn:
+        assert conn.execute("SELECT count(*) FROM login").fetchone()[0] == 1
+    assert opens_dashboard(inproc, kept)
+
+
 # --- 4, 5, 6. Joins --------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ def posters(request: Request, house: HouseDep, run: OwnedRun, run_id: int) -> Re
         flow=view.flow,
         team=view.team,
         blocks=house.posters.blocks(run_id),
+        hidden=house.runner.hidden_answers(run_id),
         languages=languages(),
         fallback_locale=view.flow.default_locale,
     )

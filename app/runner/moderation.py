@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.errors import InvalidInput, NotFound
@@ -78,6 +79,13 @@ class Moderation(RunnerBase):
         log.info("answer %s", what, extra={"run_id": run_id, "answer_id": answer_id})
         self.notifier.notify(run_id, "action")
         return run
+
+    def hidden_answers(self, run_id: int) -> int:
+        """How many of a session's answers the tovholder hid, or the word filter still holds."""
+        with self._session() as db:
+            query = select(func.count()).select_from(Answer)
+            held = or_(col(Answer.hidden_at).is_not(None), col(Answer.held).is_(True))
+            return int(db.exec(query.where(Answer.run_id == run_id, held)).one())
 
     # --- the word filter ----------------------------------------------------------------------
 
