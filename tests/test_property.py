@@ -137,11 +137,18 @@ def machine(engine: Engine) -> type[RuleBasedStateMachine]:
 
         @rule(answer=sent, via_burst=st.booleans())
         def resend(self, answer: tuple[str, str, str, dict[str, str]], via_burst: bool) -> None:
-            """The same answer again, with its key: stored once, acknowledged again."""
+            """The same answer again, with its key: stored once, acknowledged again. (One that was
+            refused is a new answer now, taken if its step is open and has room.)"""
             token, step_id, key, form = answer
+            given = self.model.answers[token].setdefault(step_id, [])
+            stored_before = key in given
+            takes = self.model.current == step_id and len(given) < LIMITS[step_id]
             result = self.store(token, step_id, form, key, via_burst)
-            if key in self.model.answers[token].get(step_id, []):
+            if stored_before:
                 assert result is False, result
+            elif takes:
+                assert result is True, result
+                given.append(key)
             else:
                 assert isinstance(result, Conflict), result
 
