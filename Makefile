@@ -13,7 +13,7 @@ help:
 	@echo "make run      start the server on http://0.0.0.0:8000 (SQLite under ./data by default)"
 	@echo "make test     run every test (installs what the tests need first)"
 	@echo "make test-fast  the tests without a server process or a browser (the edit-test loop)"
-	@echo "make fuzz     the property test of a run with 10,000 random sequences (about 15 minutes)"
+	@echo "make fuzz     the property test of a run with 10,000 random sequences (about 20 minutes)"
 	@echo "make lint     ruff, and mypy --strict on app/, exercises/ and bench/"
 	@echo "make migrate  upgrade the database to the newest schema"
 	@echo "make i18n     extract messages and update the catalogues"
@@ -98,7 +98,7 @@ test-fast: deps posters-deps
 	$(PYTEST) --durations=10 -m "not server and not browser"
 
 # The property test of a run (tests/test_property.py) with 10,000 random sequences instead of make
-# test's 150.
+# test's 200 (and a third of each on PostgreSQL).
 fuzz: deps
 	TOVHOLDER_FUZZ_EXAMPLES=10000 PYTHONDONTWRITEBYTECODE= $(UV) run pytest -p no:xdist -q tests/test_property.py
 

@@ -356,3 +356,25 @@ def test_a_commitment_is_sorted_into_start_now_or_another_forum() -> None:
         CommitmentsSettings(), {"what": "E", "who": "F", "decide": "elsewhere", "where": "x"}, ctx
     )
     assert plain.where == ""  # a step that does not ask, does not sort
+
+
+def test_the_markdown_export_shows_what_starts_now_and_what_needs_a_decision_elsewhere() -> None:
+    from exercises.words import Words
+
+    ex = Commitments()
+    settings = CommitmentsSettings(ask_where=True)
+    ctx = StepContext()
+    answers = [
+        ex.parse_answer(settings, {"what": "Start the huddle", "who": "Day team", "decide": "now"}, ctx),
+        ex.parse_answer(
+            settings,
+            {"what": "Shared night pool", "who": "Leaders", "decide": "elsewhere", "where": "Board"},
+            ctx,
+        ),
+    ]
+    entries = [Entry(id=i, answer=a, participant=i) for i, a in enumerate(answers)]
+    result = ex.aggregate(settings, entries, ctx)
+    lines = "\n".join(ex.markdown(settings, result, Words("en")))
+    assert lines.index("We start now") < lines.index("Start the huddle") < lines.index("Needs a decision")
+    assert lines.index("Needs a decision") < lines.index("Shared night pool") and "Board" in lines
+    assert sorted(t.where for t in ex.takeaways(settings, result)) == ["", "Board"]

@@ -198,15 +198,20 @@ def test_hostile_texts_never_execute_and_never_break_a_page(
                     break
     assert len(phones) == 30
 
-    # Every text as a card, as a word and as a card to group; the tovholder names groups.
+    # Every text in a card, a few to a card (the ones a card cannot carry, and the formulas, each
+    # alone); the short ones as words too, and cards to group; the tovholder names groups.
+    alone = [t for t in CORPUS if not encodable(t) or len(t) > 500 or t.startswith(FORMULA_START)]
+    rest = [t for t in CORPUS if t not in alone]
+    cards = alone + ["\n".join(rest[i : i + 8]) for i in range(0, len(rest), 8)]
     acks: list[dict[str, Any]] = []
     assert tov.post(f"/runs/{run_id}/next").status_code in (200, 303)
-    acks += in_thread(answer_all(url, code, phones, "cards", "text", CORPUS, 10))
+    acks += in_thread(answer_all(url, code, phones, "cards", "text", cards, 10))
     assert tov.post(f"/runs/{run_id}/next").status_code in (200, 303)
-    words = [t for t in CORPUS if len(t) <= 80][:150]
+    words = [t for t in CORPUS if len(t) <= 80][:50]
     acks += in_thread(answer_all(url, code, phones, "words", "word", words, 5))
     assert tov.post(f"/runs/{run_id}/next").status_code in (200, 303)
-    acks += in_thread(answer_all(url, code, phones, "board", "text", CORPUS[:100], 10))
+    board = ["\n".join(rest[i : i + 10]) for i in range(0, len(rest), 10)]
+    acks += in_thread(answer_all(url, code, phones, "board", "text", board, 10))
     for name in CORPUS[:20]:
         assert_no_5xx(
             tov.post(
@@ -216,7 +221,7 @@ def test_hostile_texts_never_execute_and_never_break_a_page(
             )
         )
     assert all(ack.get("status", 200) < 500 for ack in acks), [a for a in acks if a.get("status", 200) >= 500]
-    assert sum(bool(ack.get("ok")) for ack in acks) >= 200  # most were stored, as the texts they are
+    assert sum(bool(ack.get("ok")) for ack in acks) >= 0.7 * len(acks)  # most stored, as they are
 
     # The poster's subject and a reworded item.
     posters = tov.get(f"/runs/{run_id}/posters")

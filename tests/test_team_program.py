@@ -191,3 +191,24 @@ def test_the_team_page_in_a_browser_shows_the_chart_and_the_commitments_and_is_a
         assert axe_violations(page) == []
     finally:
         context.close()
+
+
+def test_the_phones_mark_the_commitments_too_where_the_step_says_so(world: World) -> None:
+    import secrets
+
+    runner = world.runner
+    run = runner.create_run("check-in", "en", world.owner, team_id=world.team_id)
+    assert run.id is not None
+    phone = runner.add_participant(run, None, None)
+    runner.move(run.id, +1)
+    runner.move(run.id, +1)
+    current = runner.run_view(run.id).current
+    assert current is not None and current.takes_answers
+    key = current.result.items[0].key  # type: ignore[attr-defined]
+    runner.submit_answer(phone.token, "status", {f"status:{key}": "done"}, secrets.token_urlsafe(12))
+    current = runner.run_view(run.id).current
+    assert current is not None
+    item = current.result.items[0]  # type: ignore[attr-defined]
+    assert item.votes == {"done": 1} and item.status != "done"  # the tovholder's mark is what counts
+    with pytest.raises(Exception, match="at least one"):
+        runner.submit_answer(phone.token, "status", {"status:nothing": "done"}, secrets.token_urlsafe(12))

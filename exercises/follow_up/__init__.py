@@ -9,17 +9,23 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from exercises.base import N_, AnswerInvalid, Entry, NoAnswer, NoAnswers, StepContext, Strict, clean_text
+from exercises.base import N_, AnswerInvalid, Entry, Exercise, StepContext, Strict, clean_text
 from exercises.commitments import WHO_LENGTH, as_date
 from exercises.follow import STATUSES, Mark, Status, TeamCommitment
 
 MAX_MARKS = 1000
+MAX_ITEMS = 200
 
 
 class FollowUpSettings(Strict):
-    pass
+    # The phones mark each commitment too (the room's view); the tovholder's mark is what counts.
+    phones: bool = False
+
+
+class FollowUpAnswer(Strict):
+    values: dict[str, Status] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class FollowUpItem(BaseModel):
@@ -31,6 +37,7 @@ class FollowUpItem(BaseModel):
     where: str
     status: Status
     marked: bool  # changed in this step
+    votes: dict[str, int] = {}  # with `phones`: how many phones marked each status
 
 
 class FollowUpResult(BaseModel):
@@ -65,20 +72,39 @@ def _current(c: TeamCommitment, marks: Sequence[Mark]) -> tuple[Status, str, str
     return status, owner, due, marked
 
 
-class FollowUp(NoAnswers[FollowUpSettings, FollowUpResult]):
+class FollowUp(Exercise[FollowUpSettings, FollowUpAnswer, FollowUpResult]):
     name = "follow_up"
     settings_model = FollowUpSettings
+    answer_model = FollowUpAnswer
     result_model = FollowUpResult
     has_actions = True
     reads_team_commitments = True
+
+    def max_answers(self, settings: FollowUpSettings, ctx: StepContext) -> int:
+        return 1 if settings.phones and ctx.commitments else 0
+
+    def parse_answer(
+        self, settings: FollowUpSettings, form: Mapping[str, Any], ctx: StepContext
+    ) -> FollowUpAnswer:
+        values = {
+            c.key: form[f"status:{c.key}"] for c in ctx.commitments if form.get(f"status:{c.key}") in STATUSES
+        }
+        if not values:
+            raise AnswerInvalid(N_("Please mark at least one commitment."))
+        return FollowUpAnswer(values=values)
 
     def initial_state(self, settings: FollowUpSettings, ctx: StepContext) -> dict[str, Any]:
         return {"marks": []}
 
     def aggregate(
-        self, settings: FollowUpSettings, entries: Sequence[Entry[NoAnswer]], ctx: StepContext
+        self, settings: FollowUpSettings, entries: Sequence[Entry[FollowUpAnswer]], ctx: StepContext
     ) -> FollowUpResult:
         marks = stored_marks(ctx.state)
+        votes: dict[str, dict[str, int]] = {}
+        for entry in entries:
+            for key, value in entry.answer.values.items():
+                votes.setdefault(key, {}).setdefault(value, 0)
+                votes[key][value] += 1
         items: list[FollowUpItem] = []
         counts = dict.fromkeys(STATUSES, 0)
         for c in ctx.commitments:
@@ -94,6 +120,7 @@ class FollowUp(NoAnswers[FollowUpSettings, FollowUpResult]):
                     where=c.where,
                     status=status,
                     marked=marked,
+                    votes=votes.get(c.key, {}),
                 )
             )
         return FollowUpResult(items=items, counts=counts)
@@ -142,7 +169,7 @@ class FollowUp(NoAnswers[FollowUpSettings, FollowUpResult]):
         settings: FollowUpSettings,
         rng: random.Random,
         samples: Sequence[str],
-        entries: Sequence[Entry[NoAnswer]],
+        entries: Sequence[Entry[FollowUpAnswer]],
         ctx: StepContext,
     ) -> dict[str, Any]:
         """A tovholder who marks every commitment on the list: most under way or done."""
