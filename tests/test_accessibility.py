@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.results_links import ResultsLinks
 from tests.harness import Server
-from tests.screens import HD, axe_at_widths
+from tests.screens import HD, axe_at_widths, without_sockets
 from tests.stagehand import Stagehand, first_steps
 
 if TYPE_CHECKING:
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
     from tests.conftest import Uvicorn
 
 pytest_plugins = ["tests.browser", "tests.screens"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def still_pages(tovholder: BrowserContext, anon: BrowserContext) -> None:
+    """Pages as loaded: no socket swaps a page while axe reads it."""
+    without_sockets(tovholder)
+    without_sockets(anon)
 
 
 def test_every_tovholder_page_passes_axe_at_320_and_1280(

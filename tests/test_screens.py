@@ -151,8 +151,13 @@ def test_the_tovholder_and_a_phone_run_a_whole_session_from_the_keyboard(
             if n == 5:  # the dot vote: arrow keys move a radio group's choice
                 form.wait_for()
                 tab_to(phone, "form[data-answer] input[type=radio], form[data-answer] input[type=number]")
+                left = phone.locator("[data-budget]")
+                before = left.inner_text()
+                assert re.fullmatch(r"Dots left: \d+", before), before
                 kind = phone.evaluate("document.activeElement.type")
                 phone.keyboard.press("ArrowRight" if kind == "radio" else "ArrowUp")
+                spent = int(before.split()[-1]) - 1
+                expect(left).to_have_text(f"Dots left: {spent}")  # counted before anything is sent
                 tab_to(phone, "form[data-answer] button[type=submit]")
                 phone.keyboard.press("Enter")
                 expect(phone.locator(".sent")).to_be_visible()
