@@ -59,6 +59,7 @@ class House:
             settings.redis_channel,
             enabled=settings.rate_limits,
             joins_per_minute=settings.joins_per_minute,
+            max_participants=settings.max_participants,
         )
         self._qr: dict[str, Markup] = {}
 

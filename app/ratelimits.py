@@ -19,16 +19,18 @@ log = logging.getLogger(__name__)
 
 
 
-def rules(joins_per_minute: int = 60) -> dict[str, tuple[str, ...]]:
+def rules(joins_per_minute: int = 60, max_participants: int = 500) -> dict[str, tuple[str, ...]]:
     """What is counted, per what, and how much (TOVHOLDER_JOINS_PER_MINUTE for a hall behind one
-    address: the joins per session follow it)."""
+    address: the joins per session follow it; a session can fill to TOVHOLDER_MAX_PARTICIPANTS in
+    a minute, so an all-hands that raises its cap is not held back by the rate)."""
     joins = joins_per_minute
+    room = max(150, 2 * joins, max_participants)
     return {
         # A wrong join code (at /j/ or /p/), per (address, the code's first two characters).
         "wrong-code": ("20/minute", "60/hour"),
         # A join that succeeded, per address, and per session.
         "join-address": (f"{joins}/minute", f"{5 * joins}/hour"),
-        "join-session": (f"{max(150, 2 * joins)}/minute", f"{max(1000, 10 * joins)}/hour"),
+        "join-session": (f"{room}/minute", f"{max(1000, 10 * joins, 2 * max_participants)}/hour"),
         # A wrong password, per (address, account).
         "login": ("10/minute", "50/hour"),
     }
@@ -38,7 +40,12 @@ class Limits:
     """`blocked(rule, *key)` before the thing is done, `hit(rule, *key)` to count it."""
 
     def __init__(
-        self, redis_url: str = "", prefix: str = "tovholder", enabled: bool = True, joins_per_minute: int = 60
+        self,
+        redis_url: str = "",
+        prefix: str = "tovholder",
+        enabled: bool = True,
+        joins_per_minute: int = 60,
+        max_participants: int = 500,
     ) -> None:
         self.enabled = enabled  # off: nothing is counted or blocked (a load test from one address)
         storage: Storage = (
@@ -47,8 +54,9 @@ class Limits:
             else MemoryStorage()
         )
         self._limiter = MovingWindowRateLimiter(storage)
+        counted = rules(joins_per_minute, max_participants)
         self._items: dict[str, list[RateLimitItem]] = {
-            rule: [parse(text) for text in texts] for rule, texts in rules(joins_per_minute).items()
+            rule: [parse(text) for text in texts] for rule, texts in counted.items()
         }
         self._warned = False
 

@@ -311,3 +311,24 @@ def test_two_workers_share_their_limits_through_redis(templates: Templates, tmp_
                 statuses.append(guesser.get(f"/j/HH{n:04d}").status_code)
         # Each worker alone saw 15 guesses, under the limit; together they are over it.
         assert 429 in statuses
+
+
+def test_a_session_can_fill_to_its_cap_within_a_minute_when_the_hall_raises_both_settings() -> None:
+    """An all-hands of 2,000 behind one address (TOVHOLDER_JOINS_PER_MINUTE and
+    TOVHOLDER_MAX_PARTICIPANTS at 2500) is not held back by the per-session rate; by default a
+    session still stops a flood long before an hour's worth."""
+    from app.ratelimits import Limits
+
+    hall = Limits(joins_per_minute=2500, max_participants=2500)
+    for _ in range(2000):
+        assert not hall.blocked("join-session", "ABCDEF")
+        assert not hall.blocked("join-address", "10.0.0.1")
+        hall.hit("join-session", "ABCDEF")
+        hall.hit("join-address", "10.0.0.1")
+    room = Limits()
+    for _ in range(500):
+        room.hit("join-session", "ABCDEF")
+    assert room.blocked("join-session", "ABCDEF")
+    for _ in range(60):
+        room.hit("join-address", "10.0.0.2")
+    assert room.blocked("join-address", "10.0.0.2")
