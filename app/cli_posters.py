@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from app.models import Run
     from app.runner import Runner
 
-POSTER_KINDS = ("core-task", "coordination", "lessons", "alliance", "safety")  # app.posters imports Typst
+# Spelt out here, as importing app.posters would load Typst for every command.
+POSTER_KINDS = ("core-task", "coordination", "lessons", "alliance", "safety", "leadership")
 
 
 def _find_run(runner: Runner, raw: str) -> Run:

@@ -39,8 +39,11 @@ from tests.legibility import sizes
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = build_registry()
 TEAM = "Hjemmetjenesten Nord"
-FLOWS = ("core-task-1", "core-task-2", "coordination-1", "coordination-2", "reflection", "alliance", "safety")
-KINDS = ("core-task", "coordination", "lessons", "alliance", "safety")
+FLOWS = (
+    "core-task-1", "core-task-2", "coordination-1", "coordination-2", "reflection", "alliance", "safety",
+    "leadership",
+)  # fmt: skip
+KINDS = ("core-task", "coordination", "lessons", "alliance", "safety", "leadership")
 
 
 def text_of(pdf: bytes) -> str:

@@ -14,7 +14,7 @@ from exercises.poster import Commitment, Heatmap, PosterItem, Style
 
 __all__ = ["Commitment", "Heatmap", "PosterData", "PosterItem", "PosterKind", "PosterSection"]
 
-PosterKind = Literal["core-task", "coordination", "lessons", "alliance", "safety"]
+PosterKind = Literal["core-task", "coordination", "lessons", "alliance", "safety", "leadership"]
 
 
 class PosterSection(BaseModel):

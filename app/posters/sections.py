@@ -137,6 +137,16 @@ SPECS: dict[str, KindSpec] = {
             SectionSpec("who-what-when", N_("Who does what, by when"), "who-what-when", order="given", cap=8),
         ),
     ),
+    "leadership": KindSpec(
+        title=N_("Leading into the gaps"),
+        statement_heading=N_("Our core task"),
+        statement_from="core-task",
+        sections=(
+            SectionSpec("relations", N_("How it works between our units"), "relations"),
+            SectionSpec("gaps", N_("The gaps we lead into first"), "gaps", "list", cap=6),
+            SectionSpec("agreements", N_("Who does what, by when"), "agreements", order="given", cap=8),
+        ),
+    ),
 }
 
 
