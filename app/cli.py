@@ -10,14 +10,9 @@ import logging
 import random
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from app.cli_posters import POSTER_KINDS, add_team_commands, cmd_poster
+from app.cli_posters import POSTER_KINDS, add_team_commands, cmd_poster, find_run
 from app.config import ROOT, Settings
-
-if TYPE_CHECKING:
-    from app.models import Run
-    from app.runner import Runner
 
 
 def _migrate(settings: Settings) -> None:
@@ -219,12 +214,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _find_run(runner: Runner, raw: str) -> Run:
-    """A session by its id (as in its address) or its join code."""
-    raw = raw.strip()
-    return runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
@@ -242,7 +231,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     runner = Runner(engine, {}, registry, Silent(), settings.min_group_size)
     exports = Exports(engine, Reader(registry, settings.min_group_size))
     try:
-        run = _find_run(runner, args.run)
+        run = find_run(runner, args.run)
         body = exports.export(run.id or 0, args.format).encode("utf-8")
     except Refusal as exc:
         print(f"no session {args.run!r}: {exc}", file=sys.stderr)

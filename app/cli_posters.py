@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 POSTER_KINDS = ("core-task", "coordination", "lessons", "alliance", "safety", "leadership")
 
 
-def _find_run(runner: Runner, raw: str) -> Run:
+def find_run(runner: Runner, raw: str) -> Run:
     """A session by its id (as in its address) or its join code."""
     raw = raw.strip()
     return runner.get_run(int(raw)) if raw.isdigit() else runner.run_by_code(raw)
@@ -44,7 +44,7 @@ def cmd_poster(args: argparse.Namespace) -> int:
         print(f"--locale is one of en, nb, nn, da, sv, not {args.locale!r}", file=sys.stderr)
         return 1
     try:
-        run = _find_run(runner, args.run)
+        run = find_run(runner, args.run)
         if args.kind not in posters.kinds(run.id or 0):
             print(f"no step of session {run.code} or its team feeds a {args.kind} poster", file=sys.stderr)
             return 1

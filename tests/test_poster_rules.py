@@ -402,3 +402,13 @@ def test_the_demo_deals_each_card_to_a_person_of_the_unit_it_fits(world: World) 
     assert texts and not any(t.startswith("[") for t, _u in texts), "the tag never reaches a card"
     fitted = [(units.index(u) + 1, tagged[t]) for t, u in texts if t in tagged]
     assert fitted and all(own == wanted for own, wanted in fitted)
+
+
+def test_the_cli_offers_every_poster_kind() -> None:
+    """app/cli_posters.py spells the kinds out (it must not load Typst); they stay the model's."""
+    from typing import get_args
+
+    from app.cli_posters import POSTER_KINDS
+    from app.posters.model import PosterKind
+
+    assert get_args(PosterKind) == POSTER_KINDS
