@@ -10,10 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.errors import InvalidInput
 from app.models import Run, StepState, utcnow
-from app.runner.base import RunnerBase
-from exercises import AnswerInvalid
+from app.runner.base import RunnerBase, refused_as_input
 from exercises.base import N_
 
 log = logging.getLogger(__name__)
@@ -34,10 +32,8 @@ class StepActions(RunnerBase):
             step = self._on_screen(run, step_id, N_("This step is not on the screen now."))
             exercise = self.registry[step.exercise]
             ctx = self.reader.context(db, run, self.flow_of(run), step)
-            try:
+            with refused_as_input():
                 state = exercise.act(exercise.settings(step.settings), ctx.state, action, form, ctx)
-            except AnswerInvalid as exc:
-                raise InvalidInput(exc.message, **exc.params) from None
             run = self._write_state(db, run, step_id, state, expected_version)
         log.info("step action", extra={"run_id": run_id, "step_id": step_id, "action": action})
         self.notifier.notify(run_id, "action")

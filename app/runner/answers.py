@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from app.errors import Conflict, InvalidInput, Refusal
 from app.models import Answer, Participant, Run, RunStatus
+from app.runner.base import refused_as_input
 from app.runner.moderation import Moderation
 from app.views import PhoneView
 from exercises import AnswerInvalid
@@ -155,10 +156,8 @@ class Answers(Moderation):
             exercise = self.registry[step.exercise]
             settings = exercise.settings(step.settings)
             ctx = self.reader.context(db, run, self.flow_of(run), step, unit=participant.unit)
-            try:
+            with refused_as_input():
                 answer = exercise.parse_answer(settings, form, ctx)
-            except AnswerInvalid as exc:
-                raise InvalidInput(exc.message, **exc.params) from None
             limit = exercise.max_answers(settings, ctx)
             held = exercise.takes_text and self._holds(db, run, exercise.card_text(settings, answer))
             # Each lost race means another answer of this person took a place, so `limit` + 1

@@ -13,13 +13,22 @@ from sqlmodel import Session, col, select
 
 from app.codes import normalise_code
 from app.db import reading, session_scope
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.flows import Flow, Step
 from app.models import Answer, Participant, Run, RunStatus, Team
 from app.views import PhoneView, Reader, RunView, StepView
-from exercises import AnyExercise
+from exercises import AnswerInvalid, AnyExercise
 from exercises.base import N_, StepContext
 
+
+@contextmanager
+def refused_as_input() -> Iterator[None]:
+    """An exercise's refusal (AnswerInvalid, from parsing an answer or an action) as the runner's
+    InvalidInput, with the message the person reads."""
+    try:
+        yield
+    except AnswerInvalid as exc:
+        raise InvalidInput(exc.message, **exc.params) from None
 
 class Notifier(Protocol):
     def notify(self, run_id: int, what: str) -> None: ...

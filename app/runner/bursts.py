@@ -13,12 +13,13 @@ from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.errors import Conflict, Forbidden, InvalidInput, Refusal
+from app.errors import Conflict, Forbidden, Refusal
 from app.flows import Step
 from app.models import Answer, Participant, Run, utcnow
 from app.runner.answers import KEY_PATTERN, Answers
+from app.runner.base import refused_as_input
 from app.runner.moderation import matches
-from exercises import AnswerInvalid, AnyExercise
+from exercises import AnyExercise
 from exercises.base import N_, StepContext
 
 MAX_BURST = 256  # answers in one transaction
@@ -125,10 +126,8 @@ class Bursts(Answers):
                 continue
             try:
                 at = self._step_of(db, run, sent.step_id, participant.unit, steps)
-                try:
+                with refused_as_input():
                     answer = at.exercise.parse_answer(at.settings, sent.fields, at.ctx)
-                except AnswerInvalid as exc:
-                    raise InvalidInput(exc.message, **exc.params) from None
                 where = (participant.id, sent.step_id)
                 if sent.step_id not in counted:
                     counts.update(_counts(db, sent.step_id, ids))

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, NotFound
 from app.models import Answer, Participant, Run
+from app.runner.base import refused_as_input
 from app.runner.moderation import Moderation
 from app.views import PhoneView, answers_editable
-from exercises import AnswerInvalid
 from exercises.base import N_
 
 
@@ -29,10 +29,8 @@ class Edits(Moderation):
             exercise = self.registry[step.exercise]
             settings = exercise.settings(step.settings)
             ctx = self.reader.context(db, run, self.flow_of(run), step, unit=participant.unit)
-            try:
+            with refused_as_input():
                 parsed = exercise.parse_answer(settings, form, ctx)
-            except AnswerInvalid as exc:
-                raise InvalidInput(exc.message, **exc.params) from None
             answer.payload = parsed.model_dump(mode="json")
             if answer.hidden_at is None:
                 answer.held = self._holds(db, run, exercise.card_text(settings, parsed))
