@@ -62,6 +62,12 @@ def _column(id: str, heading: str) -> SectionSpec:
 
 SKD = N_("Stop, keep, develop")
 
+
+def _who_what_when(source: str = "who-what-when") -> SectionSpec:
+    """The commitments (what, who, by when), in the order they were given, from the step tagged
+    `source`."""
+    return SectionSpec(source, N_("Who does what, by when"), source, order="given", cap=8)
+
 SPECS: dict[str, KindSpec] = {
     "core-task": KindSpec(
         title=N_("Our core task"),
@@ -103,7 +109,7 @@ SPECS: dict[str, KindSpec] = {
                 group="stop-keep-develop",
                 group_heading=SKD,
             ),
-            SectionSpec("who-what-when", N_("Who does what, by when"), "who-what-when", order="given", cap=8),
+            _who_what_when(),
         ),
     ),
     "lessons": KindSpec(
@@ -114,7 +120,7 @@ SPECS: dict[str, KindSpec] = {
             SectionSpec("do-best", N_("What we do best"), "do-best", "quotes", cap=4),
             SectionSpec("learn", N_("What we can learn"), "learn", "quotes", cap=4),
             SectionSpec("keep-develop", N_("What we keep and develop"), "keep-develop", "cards", cap=4),
-            SectionSpec("who-what-when", N_("Who does what, by when"), "who-what-when", order="given", cap=8),
+            _who_what_when(),
         ),
     ),
     "alliance": KindSpec(
@@ -124,7 +130,7 @@ SPECS: dict[str, KindSpec] = {
         sections=(
             SectionSpec("agreements", N_("What we agreed"), "agreements", "cards", cap=6),
             SectionSpec("context", N_("What we agreed about our context"), "context", "cards", cap=6),
-            SectionSpec("who-what-when", N_("Who does what, by when"), "who-what-when", order="given", cap=8),
+            _who_what_when(),
         ),
     ),
     "safety": KindSpec(
@@ -134,7 +140,7 @@ SPECS: dict[str, KindSpec] = {
         sections=(
             SectionSpec("between-units", N_("How safe it is between our units"), "between-units"),
             SectionSpec("agreements", N_("What we keep doing"), "agreements", "cards", cap=6),
-            SectionSpec("who-what-when", N_("Who does what, by when"), "who-what-when", order="given", cap=8),
+            _who_what_when(),
         ),
     ),
     "leadership": KindSpec(
@@ -144,7 +150,7 @@ SPECS: dict[str, KindSpec] = {
         sections=(
             SectionSpec("relations", N_("How it works between our units"), "relations"),
             SectionSpec("gaps", N_("The gaps we lead into first"), "gaps", "list", cap=6),
-            SectionSpec("agreements", N_("Who does what, by when"), "agreements", order="given", cap=8),
+            _who_what_when("agreements"),
         ),
     ),
 }
