@@ -17,9 +17,9 @@ from app.runner import Runner
 from app.screens import stage_html
 from exercises import build_registry
 from tests.harness import ROOT
+from tests.small_flows import small_flow, small_step
 
 REGISTRY = build_registry()
-TEXT = {"en": "x"}
 
 
 def flow() -> Flow:
@@ -31,25 +31,7 @@ def flow() -> Flow:
         "by_unit": True,
         "items": [{"id": "trust", "text": {"en": "We trust each other"}}],
     }
-    step = {
-        "id": "pulse",
-        "exercise": "survey",
-        "minutes": 5,
-        "title": TEXT,
-        "notes": TEXT,
-        "settings": pulse,
-    }
-    data = {
-        "name": "pulse-only",
-        "title": TEXT,
-        "purpose": TEXT,
-        "duration_minutes": 5,
-        "source": "tests",
-        "licence": "tests",
-        "locales": ["en"],
-        "uses_units": True,
-        "steps": [step],
-    }
+    data = small_flow("pulse-only", small_step("pulse", "survey", settings=pulse), uses_units=True)
     return validate_flow(data, REGISTRY)
 
 

@@ -20,29 +20,13 @@ from sqlalchemy import create_engine, text
 
 from tests.harness import Server, csrf_of
 from tests.live import Tovholder
+from tests.small_flows import small_flow, small_step
 
 PHONES = 50
 CARDS = 6  # each phone's answers (the step takes up to ten cards from each)
-TEXT = {"en": "x"}
-FLOW = {
-    "name": "crash-check",
-    "title": {"en": "Crash check"},
-    "purpose": TEXT,
-    "duration_minutes": 5,
-    "source": "tests",
-    "licence": "tests",
-    "locales": ["en"],
-    "steps": [
-        {
-            "id": "cards",
-            "exercise": "open_text",
-            "minutes": 5,
-            "title": TEXT,
-            "notes": TEXT,
-            "settings": {"max_cards": 10},
-        }
-    ],
-}
+FLOW = small_flow(
+    "crash-check", small_step("cards", "open_text", settings={"max_cards": 10}), title={"en": "Crash check"}
+)
 
 
 class CrashPhone:

@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.harness import ROOT, Server, csrf_of, login, start_run
 from tests.live import Screen
+from tests.small_flows import small_flow, small_step
 
 pytest_plugins = ["tests.browser"]
 
@@ -55,34 +56,19 @@ def flow(texts: list[str]) -> dict[str, Any]:
         return {"en": texts[n % len(texts)][:200]}
 
     def step(id: str, exercise: str, n: int, **extra: Any) -> dict[str, Any]:
-        return {"id": id, "exercise": exercise, "minutes": 5, "title": t(n), "notes": t(n + 1), **extra}
+        return small_step(id, exercise, title=t(n), notes=t(n + 1), **extra)
 
-    return {
-        "name": "hostile",
-        "title": t(0),
-        "purpose": t(1),
-        "duration_minutes": 15,
-        "source": "tests",
-        "licence": "tests",
-        "locales": ["en"],
-        "steps": [
-            step(
-                "cards",
-                "open_text",
-                2,
-                settings={"max_cards": 10, "max_length": 1000},
-                poster="lessons:learn",
-            ),
-            step(
-                "words",
-                "word_cloud",
-                4,
-                settings={"max_words": 5, "max_length": 60},
-                poster="lessons:activity",
-            ),
-            step("board", "grouping", 6, settings={"max_cards": 10}, poster="lessons:keep-develop"),
-        ],
-    }
+    return small_flow(
+        "hostile",
+        step("cards", "open_text", 2, settings={"max_cards": 10, "max_length": 1000}, poster="lessons:learn"),
+        step(
+            "words", "word_cloud", 4, settings={"max_words": 5, "max_length": 60}, poster="lessons:activity"
+        ),
+        step("board", "grouping", 6, settings={"max_cards": 10}, poster="lessons:keep-develop"),
+        title=t(0),
+        purpose=t(1),
+        duration_minutes=15,
+    )
 
 
 def assert_no_5xx(response: httpx.Response) -> httpx.Response:

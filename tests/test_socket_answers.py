@@ -13,27 +13,13 @@ import yaml
 
 from tests.harness import Server
 from tests.live import Phone, Tovholder
+from tests.small_flows import small_flow, small_step
 
-TEXT = {"en": "x"}
-FLOW = {
-    "name": "socket-check",
-    "title": {"en": "Socket check"},
-    "purpose": TEXT,
-    "duration_minutes": 5,
-    "source": "tests",
-    "licence": "tests",
-    "locales": ["en"],
-    "steps": [
-        {
-            "id": "rate",
-            "exercise": "scale",
-            "minutes": 5,
-            "title": TEXT,
-            "notes": TEXT,
-            "settings": {"low": {"en": "Low"}, "high": {"en": "High"}},
-        }
-    ],
-}
+FLOW = small_flow(
+    "socket-check",
+    small_step("rate", "scale", settings={"low": {"en": "Low"}, "high": {"en": "High"}}),
+    title={"en": "Socket check"},
+)
 
 
 @pytest.fixture(scope="module")
