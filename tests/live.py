@@ -101,16 +101,11 @@ class Tovholder:
 
 
 class Phone:
-    def __init__(
-        self, base_url: str, code: str, name: str | None = None, unit: str | None = None, room: str = ""
-    ) -> None:
-        """`room`: the loopback address the phone's requests come from (127.0.0.x), as the phones of
-        one meeting room share one Wi-Fi address; by default 127.0.0.1, where the tests run."""
+    def __init__(self, base_url: str, code: str, name: str | None = None, unit: str | None = None) -> None:
         self.code = code
         self.name = name
         self.unit = unit
-        transport = httpx.AsyncHTTPTransport(local_address=room, limits=POOL) if room else None
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, limits=POOL, transport=transport)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, limits=POOL)
         self.screen: Screen | None = None
         self.csrf = ""
 

@@ -86,11 +86,8 @@ async def test_each_flow_runs_from_start_to_end_with_twelve_phones_in_three_unit
     assert code
     projector = Screen(server.url, "projector", code.group(1), tov.cookies)
     await projector.connect()
-    room = f"127.0.0.{10 + FLOWS.index(flow_name)}"
     phones = [
-        # Each flow's room on a Wi-Fi address of its own, as one server meets one room at a time: the
-        # join limits per address are sized for a room, not for the whole module's flows at once.
-        Phone(server.url, code.group(1), unit=UNITS[i % 3] if flow.uses_units else None, room=room)
+        Phone(server.url, code.group(1), unit=UNITS[i % 3] if flow.uses_units else None)
         for i in range(PHONES)
     ]
     await asyncio.gather(*(p.join() for p in phones))
