@@ -6,12 +6,13 @@ back row reads. The scenes are set through the runner (tests/stagehand.py); page
 from __future__ import annotations
 
 import io
+import json
 import re
 from typing import TYPE_CHECKING
 
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from tests.harness import PASSWORD, Server
 from tests.screens import FULL_HD, HD
@@ -185,4 +186,50 @@ def test_the_tovholder_and_a_phone_run_a_whole_session_from_the_keyboard(
     finally:
         desk.close()
         mobile.close()
+    assert not watcher.errors, watcher.errors
+
+
+def test_a_push_rendered_before_next_and_delivered_after_it_does_not_undo_the_step(
+    page: Page, hand: Stagehand, shared_sqlite_server: Server, watcher: Watcher
+) -> None:
+    """The console's Next is answered twice: by the htmx reply and by a socket push. A push rendered
+    just before the change (a tally) can arrive after the reply and before the step's own push; it
+    must not put the console back a step, or the next Next carries a stale version and the server
+    refuses it (409). The socket goes through Playwright, which holds the server's pushes back and
+    delivers such a late push on purpose."""
+    routes: list[WebSocketRoute] = []
+    held: list[str | bytes] = []
+    holding = False
+
+    def from_server(message: str | bytes) -> None:
+        if holding:
+            held.append(message)
+        else:
+            routes[-1].send(message)
+
+    def route(ws: WebSocketRoute) -> None:
+        routes.append(ws)
+        ws.connect_to_server().on_message(from_server)  # the page's own messages pass unchanged
+
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), route)
+    watcher.watch(page, "console")
+    scene = hand.scene("reflection", "en", 0, people=2)
+    page.goto(f"{shared_sqlite_server.url}/runs/{scene.run_id}/console")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online", timeout=15_000)
+    console = page.locator("#console")
+    expect(console).to_contain_text("step 1 of")
+    late = {"region": "console", "version": int(console.get_attribute("data-version") or 0),
+            "html": console.evaluate("el => el.outerHTML")}
+
+    holding = True
+    page.keyboard.press("ArrowRight")
+    expect(console).to_contain_text("step 2 of")  # the htmx reply
+    routes[-1].send("42" + json.dumps(["screen", late]))
+    page.wait_for_timeout(500)  # time for the late push to be swapped in, were it taken
+    expect(console).to_contain_text("step 2 of", timeout=100)
+    holding = False
+    for message in held:
+        routes[-1].send(message)
+    page.keyboard.press("ArrowRight")
+    expect(console).to_contain_text("step 3 of")
     assert not watcher.errors, watcher.errors

@@ -32,13 +32,22 @@
     var el = document.getElementById(p.region);
     if (!el) return;
     var version = parseInt(p.version, 10) || 0;
-    if (version < currentVersion()) return;
+    // A region swapped in by htmx (the reply to Next) carries its own data-version, newer than the
+    // page's: a push rendered before that change and delivered after it must not undo it.
+    if (version < Math.max(currentVersion(), parseInt(el.dataset.version, 10) || 0)) return;
     body.dataset.version = String(version);
     // outerMorph keeps unchanged nodes (no flicker); htmx.swap() runs htmx.process() on the result,
     // which fires htmx:after:process -> init() below.
     return htmx.swap({target: el, sourceElement: el, text: p.html, swap: "outerMorph"})
       .catch(function (err) { fail("swap failed", err); });
   }
+
+  // Keep the page's version in step with a region htmx swapped in, so sync() asks from there.
+  document.addEventListener("htmx:after:swap", function () {
+    var region = document.querySelector("#console[data-version], #stage[data-version], #phone[data-version]");
+    var version = region ? parseInt(region.dataset.version, 10) || 0 : 0;
+    if (version > currentVersion()) body.dataset.version = String(version);
+  });
 
   function setConn(state) {
     connState = state;
