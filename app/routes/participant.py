@@ -153,16 +153,11 @@ def phone(request: Request, house: HouseDep, code: str) -> Response:
     if house.limits.blocked("wrong-code", *_code_key(request, code)):
         return error_response(request, 429, TOO_MANY)
     try:
-        run = house.runner.run_by_code(code)
+        view = house.runner.phone_view_in(code, request.cookies.get(PARTICIPANT_COOKIE))
     except NotFound as exc:
         return _unknown_code(request, house, code, exc)
-    try:
-        participant = house.runner.participant(request.cookies.get(PARTICIPANT_COOKIE))
-    except Refusal:
-        return RedirectResponse(f"/j/{run.code}", status_code=303)
-    if participant.run_id != run.id:
-        return RedirectResponse(f"/j/{run.code}", status_code=303)
-    view = house.runner.phone_view(participant)
+    except Refusal:  # no phone, or one of another session: it joins this one first
+        return RedirectResponse(f"/j/{normalise_code(code)}", status_code=303)
     return page(
         request,
         "phone/phone.html",

@@ -53,8 +53,24 @@ def install(house: House) -> None:
         """The connection's session and room, or None when it may not join."""
         role = data.get("role")
         cookies = _cookies(environ)
+        code = str(data.get("run", ""))
+        if role == "phone":
+            token = str(data.get("token") or cookies.get(PARTICIPANT_COOKIE) or "")
+            try:
+                participant = runner.phone_in(code, token)  # one read: the run by code and the phone
+            except Refusal:
+                return None
+            locale = _phone_locale(environ, cookies, data.get("locale"))
+            session = {
+                "role": "phone",
+                "run_id": participant.run_id,
+                "token": token,
+                "locale": locale,
+                "public_id": participant.public_id or "",
+            }
+            return session, room(participant.run_id, "phones", locale)
         try:
-            run = runner.run_by_code(str(data.get("run", "")))
+            run = runner.run_by_code(code)
         except Refusal:
             return None
         assert run.id is not None
@@ -63,23 +79,6 @@ def install(house: House) -> None:
             if account is None or run.facilitator_id != account.id:
                 return None
             return {"role": role, "run_id": run.id}, room(run.id, role)
-        if role == "phone":
-            token = str(data.get("token") or cookies.get(PARTICIPANT_COOKIE) or "")
-            try:
-                participant = runner.participant(token)
-            except Refusal:
-                return None
-            if participant.run_id != run.id:
-                return None
-            locale = _phone_locale(environ, cookies, data.get("locale"))
-            session = {
-                "role": "phone",
-                "run_id": run.id,
-                "token": token,
-                "locale": locale,
-                "public_id": participant.public_id or "",
-            }
-            return session, room(run.id, "phones", locale)
         return None
 
     @sio.event  # type: ignore[untyped-decorator]
@@ -104,6 +103,10 @@ def install(house: House) -> None:
     def screen(session: dict[str, Any], known: object) -> dict[str, Any] | None:
         """The current screen of the connection's audience, unless it shows that version."""
         if session["role"] == "phone":
+            # A phone that has just loaded its page (every join) shows the current version: one
+            # small read says so, instead of the phone's whole view.
+            if known == runner.version_of(session["run_id"]):
+                return None
             view = runner.phone_view(runner.participant(session["token"]))
             if known == view.run.version:
                 return None

@@ -92,13 +92,6 @@ class Answers(Moderation):
         run = self.run_by_code(code)
         if run.status == RunStatus.closed:
             raise Conflict(N_("This session has ended. Thank you for taking part!"))
-        if most is not None:
-            with self._session() as db:
-                count = db.exec(
-                    select(func.count()).select_from(Participant).where(Participant.run_id == run.id)
-                ).one()
-            if count >= most:
-                raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
         name = None
         if display_name and display_name.strip():
             try:
@@ -106,10 +99,13 @@ class Answers(Moderation):
             except AnswerInvalid as exc:
                 if exc.params:  # too long; a name of nothing visible joins without a name
                     raise InvalidInput(N_("A name is at most 40 characters.")) from None
-        return self.add_participant(run, name, self._unit_for(run, unit))
+        return self.add_participant(run, name, self._unit_for(run, unit), most=most)
 
-    def add_participant(self, run: Run, display_name: str | None, unit: str | None) -> Participant:
-        """A new phone in the run, with a name and unit already checked (by `join`, or the demo)."""
+    def add_participant(
+        self, run: Run, display_name: str | None, unit: str | None, most: int | None = None
+    ) -> Participant:
+        """A new phone in the run, with a name and unit already checked (by `join`, or the demo);
+        `most`: refused when the run has that many already, counted in the same transaction."""
         assert run.id is not None
         participant = Participant(
             run_id=run.id,
@@ -119,9 +115,14 @@ class Answers(Moderation):
             public_id=secrets.token_urlsafe(6),
         )
         with self._session() as db:
+            if most is not None:
+                count = db.exec(
+                    select(func.count()).select_from(Participant).where(Participant.run_id == run.id)
+                ).one()
+                if count >= most:
+                    raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
             db.add(participant)
-            db.commit()
-            db.refresh(participant)
+            db.commit()  # the session keeps what it flushed (expire_on_commit=False): the id is set
         self.notifier.notify(run.id, "people")
         return participant
 

@@ -30,6 +30,7 @@ def refused_as_input() -> Iterator[None]:
     except AnswerInvalid as exc:
         raise InvalidInput(exc.message, **exc.params) from None
 
+
 class Notifier(Protocol):
     def notify(self, run_id: int, what: str) -> None: ...
 
@@ -191,6 +192,39 @@ class RunnerBase:
         if p is None:
             raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
         return p
+
+    def phone_in(self, code: str, token: str | None) -> Participant:
+        """The phone of `token` in the session of `code`, in one read. NotFound: no session has
+        the code (as run_by_code); Forbidden: the phone is not in that session."""
+        return self._phone_in(code, token, view=False)[0]
+
+    def phone_view_in(self, code: str, token: str | None) -> PhoneView:
+        """phone_in() and that phone's view, in one read (the phone's page)."""
+        view = self._phone_in(code, token, view=True)[1]
+        assert view is not None
+        return view
+
+    def _phone_in(self, code: str, token: str | None, *, view: bool) -> tuple[Participant, PhoneView | None]:
+        code = normalise_code(code)
+        with self._reading() as db:
+            run = db.exec(select(Run).where(Run.code == code)).first() if code else None
+            if run is None:
+                raise NotFound(
+                    N_("No session has the code %(code)s. Check the code on the big screen."),
+                    code=code or "?",
+                )
+            p = db.exec(select(Participant).where(Participant.token == token)).first() if token else None
+            if p is None or p.run_id != run.id:
+                raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
+            return p, self._phone_view(db, p) if view else None  # the run is in the session: no second read
+
+    def version_of(self, run_id: int) -> int:
+        """The run's version alone: whether a screen is still current, without reading it."""
+        with self._reading() as db:
+            version = db.exec(select(Run.version).where(Run.id == run_id)).first()
+        if version is None:
+            raise NotFound(N_("There is no such session."))
+        return version
 
     def phone_view(self, participant: Participant) -> PhoneView:
         with self._reading() as db:
