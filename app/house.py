@@ -62,6 +62,7 @@ class House:
             max_participants=settings.max_participants,
         )
         self._qr: dict[str, Markup] = {}
+        self._drawn: dict[int, tuple[int, str, str]] = {}  # run id -> version, stage, console
 
     def join_url(self, code: str) -> str:
         return f"{self.settings.resolved_public_url}/j/{code}"
@@ -94,11 +95,28 @@ class House:
         if locales and ("step" in kinds or "action" in kinds):
             for push in await asyncio.to_thread(self._phone_pushes, run_id, kinds, locales):
                 yield push
-        view = await asyncio.to_thread(self.runner.run_view, run_id)
-        stage = await asyncio.to_thread(self.stage_html, view)
-        yield Push(room(run_id, "projector"), "stage", stage, view.version)
-        console = await asyncio.to_thread(self.console_html, view)
-        yield Push(room(run_id, "console"), "console", console, view.version)
+        version, stage, console = await asyncio.to_thread(self._tovholder_screens, run_id)
+        yield Push(room(run_id, "projector"), "stage", stage, version)
+        yield Push(room(run_id, "console"), "console", console, version)
+
+    def _tovholder_screens(self, run_id: int) -> tuple[int, str, str]:
+        """The projector's stage and the console, read and drawn in one hop; kept as the run's
+        last drawn screens for the control that made the change (drawn_region)."""
+        view = self.runner.run_view(run_id)
+        stage, console = self.stage_html(view), self.console_html(view)
+        if len(self._drawn) >= 512:
+            self._drawn.clear()
+        self._drawn[run_id] = (view.version, stage, console)
+        return view.version, stage, console
+
+    def region_html(self, run_id: int, region: str) -> str:
+        """The stage or the console as the run is now: the last push's, if the run has not
+        changed since it was drawn (one small read), else drawn afresh."""
+        drawn = self._drawn.get(run_id)
+        if drawn is not None and drawn[0] == self.runner.version_of(run_id):
+            return drawn[1] if region == "stage" else drawn[2]
+        view = self.runner.run_view(run_id)
+        return self.stage_html(view) if region == "stage" else self.console_html(view)
 
     def _phone_pushes(self, run_id: int, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
         run, flow, current = self.runner.open_step(run_id)  # read and drawn in one hop

@@ -5,6 +5,7 @@ renders it once per audience and emits it to the run's rooms. Tallies are coales
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -116,6 +117,8 @@ class Realtime:
         self._scheduled: dict[int, asyncio.TimerHandle] = {}
         self._flushing: dict[int, asyncio.Task[None]] = {}
         self._last_flush: dict[int, float] = {}
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        self._wake: dict[int, asyncio.Event] = {}
         self.pushes = 0  # counted for the benchmark and tests
 
     def start(self, renderer: Renderer) -> None:
@@ -165,7 +168,12 @@ class Realtime:
     def _enqueue(self, run_id: int, what: str) -> None:
         self._pending.setdefault(run_id, set()).add(what)
         if run_id in self._flushing:
-            return  # the running flush picks the new kinds up when it ends
+            # The running flush picks the new kinds up when it ends; a step change does not wait
+            # out the pause it takes between tally pushes.
+            wake = self._wake.get(run_id)
+            if wake is not None and what in IMMEDIATE_KINDS:
+                wake.set()
+            return
         if what in IMMEDIATE_KINDS:
             handle = self._scheduled.pop(run_id, None)
             if handle:
@@ -186,6 +194,7 @@ class Realtime:
         try:
             while self._pending.get(run_id):
                 kinds = frozenset(self._pending.pop(run_id))
+                waiting = self._waiters.pop(run_id, [])  # their changes are among these kinds
                 self._last_flush[run_id] = time.monotonic()
                 assert self.renderer is not None
                 locales = await self.phone_locales(run_id)
@@ -196,19 +205,49 @@ class Realtime:
                         {"region": push.region, "html": push.html, "version": push.version},
                         room=push.room,
                     )
+                _release(waiting)
                 if self._pending.get(run_id) and not (self._pending[run_id] & IMMEDIATE_KINDS):
                     # A push that took long (a big room's lobby) waits as long: tallies and joins
                     # take at most half of the time, whatever the size of the room.
                     took = time.monotonic() - self._last_flush[run_id]
-                    await asyncio.sleep(max(self.coalesce_seconds, took))
+                    await self._pause(run_id, max(self.coalesce_seconds, took))
         except Exception:
             log.exception("push failed", extra={"run_id": run_id})
         finally:
             self._flushing.pop(run_id, None)
+            _release(self._waiters.pop(run_id, []))
             if not self._pending.get(run_id):
                 self._pending.pop(run_id, None)
+
+    async def _pause(self, run_id: int, seconds: float) -> None:
+        """The pause between two tally pushes of a run, cut short by a change that is immediate."""
+        wake = self._wake[run_id] = asyncio.Event()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), seconds)
+        finally:
+            self._wake.pop(run_id, None)
+
+    async def settled(self, run_id: int, timeout: float = 1.0) -> None:
+        """Wait (at most `timeout`) until the pushes of the run's last change have gone out: a
+        control's reply comes after the phones' push, which then has the machine to itself, and
+        finds the console its push drew (drawn_region). Returns at once when nothing is due now
+        (a tally waiting for its coalescing interval is not waited for)."""
+        if run_id not in self._flushing:
+            return
+        assert self.loop is not None
+        done: asyncio.Future[None] = self.loop.create_future()
+        self._waiters.setdefault(run_id, []).append(done)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done, timeout)
 
     async def idle(self) -> None:
         """Wait until every pending push has gone out (for shutdown and tests)."""
         while self._scheduled or self._flushing:
             await asyncio.sleep(0.02)
+
+
+def _release(waiting: list[asyncio.Future[None]]) -> None:
+    for done in waiting:
+        if not done.done():
+            done.set_result(None)

@@ -6,6 +6,7 @@ else with a redirect."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
@@ -66,46 +67,51 @@ def projector(request: Request, house: HouseDep, run_id: int) -> Response:
     return _screen(request, house, run_id, "projector/projector.html", qr=True)
 
 
-def _region(
+async def _region(
     request: Request, house: House, run_id: int, region: str, change: Callable[[], object]
 ) -> Response:
     """Make the change, then answer with the region it came from. A stale version is not an error
-    for the person: the reply (409) shows where the run now is."""
+    for the person: the reply (409) shows where the run now is. The reply waits for the change's
+    push, so the phones get theirs first and the console drawn for it serves the reply too."""
     status = 200
     try:
-        change()
+        await asyncio.to_thread(change)
     except Conflict:
         status = 409
     if not is_htmx(request):
         target = "projector" if region == "stage" else "console"
         return RedirectResponse(f"/runs/{run_id}/{target}", status_code=303)
-    view = house.runner.run_view(run_id)
-    return fragment(house.stage_html(view) if region == "stage" else house.console_html(view), status)
+    await house.realtime.settled(run_id)
+    return fragment(await asyncio.to_thread(house.region_html, run_id, region), status)
 
 
 # The controls, one address each: no address here can take another route's request.
 
 
 @router.post("/runs/{run_id}/next", dependencies=[Csrf, Owned])
-def next_step(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
-    return _region(request, house, run_id, form.region, lambda: house.runner.move(run_id, +1, form.version))
+async def next_step(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
+    return await _region(
+        request, house, run_id, form.region, lambda: house.runner.move(run_id, +1, form.version)
+    )
 
 
 @router.post("/runs/{run_id}/back", dependencies=[Csrf, Owned])
-def back(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
-    return _region(request, house, run_id, form.region, lambda: house.runner.move(run_id, -1, form.version))
+async def back(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
+    return await _region(
+        request, house, run_id, form.region, lambda: house.runner.move(run_id, -1, form.version)
+    )
 
 
 @router.post("/runs/{run_id}/reveal", dependencies=[Csrf, Owned])
-def reveal(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
+async def reveal(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
     change = partial(house.runner.set_revealed, run_id, True, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
 
 
 @router.post("/runs/{run_id}/hide", dependencies=[Csrf, Owned])
-def hide(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
+async def hide(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
     change = partial(house.runner.set_revealed, run_id, False, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
 
 
 class JoinControl(Control):
@@ -113,27 +119,29 @@ class JoinControl(Control):
 
 
 @router.post("/runs/{run_id}/join-code", dependencies=[Csrf, Owned])
-def join_code(
+async def join_code(
     request: Request, house: HouseDep, run_id: int, form: Annotated[JoinControl, Form()]
 ) -> Response:
     """Shows or hides the QR code and join code in the projector's corner (the console, or J)."""
     change = partial(house.runner.show_join, run_id, form.shown, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
 
 
 @router.post("/runs/{run_id}/timer", dependencies=[Csrf, Owned])
-def timer(request: Request, house: HouseDep, run_id: int, form: TimerForm) -> Response:
+async def timer(request: Request, house: HouseDep, run_id: int, form: TimerForm) -> Response:
     change = partial(house.runner.set_timer, run_id, form.seconds or None, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
 
 
 @router.post("/runs/{run_id}/close", dependencies=[Csrf, Owned])
-def close(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
-    return _region(request, house, run_id, form.region, partial(house.runner.close, run_id, form.version))
+async def close(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
+    return await _region(
+        request, house, run_id, form.region, partial(house.runner.close, run_id, form.version)
+    )
 
 
 @router.post("/runs/{run_id}/steps/{step_id}/{action}", dependencies=[Csrf, Owned])
-def step_action(
+async def step_action(
     request: Request,
     house: HouseDep,
     run_id: int,
@@ -148,26 +156,26 @@ def step_action(
         raise Refusal(N_("The form had too many fields."))
     own = {k: v for k, v in fields.items() if isinstance(v, str) and k not in CONTROL_FIELDS}
     change = partial(house.runner.act, run_id, step_id[:64], action[:32], own, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
 
 
 # Moderation: a card off every screen, back again, and the word filter that holds cards.
 
 
 @router.post("/runs/{run_id}/answers/{answer_id}/hide", dependencies=[Csrf, Owned])
-def hide_answer(
+async def hide_answer(
     request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
 ) -> Response:
     change = partial(house.runner.hide_answer, run_id, answer_id, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
 
 
 @router.post("/runs/{run_id}/answers/{answer_id}/show", dependencies=[Csrf, Owned])
-def show_answer(
+async def show_answer(
     request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
 ) -> Response:
     change = partial(house.runner.show_answer, run_id, answer_id, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
 
 
 class WordFilterForm(Control):
@@ -175,8 +183,8 @@ class WordFilterForm(Control):
 
 
 @router.post("/runs/{run_id}/word-filter", dependencies=[Csrf, Owned])
-def word_filter(
+async def word_filter(
     request: Request, house: HouseDep, run_id: int, form: Annotated[WordFilterForm, Form()]
 ) -> Response:
     change = partial(house.runner.set_word_filter, run_id, form.words, form.version)
-    return _region(request, house, run_id, form.region, change)
+    return await _region(request, house, run_id, form.region, change)
