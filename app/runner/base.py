@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.codes import normalise_code
@@ -82,16 +83,19 @@ class RunnerBase:
         whatever the caller added to this transaction. Two tabs cannot both move the same step,
         nor act on a step the other has already moved past."""
         version = run.version if expected_version is None else expected_version
-        result = db.execute(
+        names = ["version", *values]
+        written = db.execute(
             update(Run)
             .where(col(Run.id) == run.id, col(Run.version) == version)
             .values(version=version + 1, **values)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+            .returning(*(getattr(Run, name) for name in names))  # what was stored, as read back
+        ).first()
+        if written is None:
             db.rollback()
             raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
         db.commit()
-        db.refresh(run)
+        for name, value in zip(names, written, strict=True):
+            set_committed_value(run, name, value)
         return run
 
     # --- reading -------------------------------------------------------------------------------
