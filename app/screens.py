@@ -90,14 +90,16 @@ def phone_screens_broadcast(
     audiences = sv.exercise.phone_audiences(sv.settings, sv.result, sv.ctx) if sv else {}
     if sv is None or not audiences:
         return [(None, screen)]
-    out: list[tuple[tuple[str, ...] | None, PhoneScreen]] = [
-        (ids, replace(screen, current=for_audience(sv, key))) for key, ids in audiences.items() if ids
-    ]
     placed = {pid for ids in audiences.values() for pid in ids}
     rest = tuple(m.public_id for m in sv.ctx.members if m.public_id and m.public_id not in placed)
+    groups: list[tuple[str | None, tuple[str, ...]]] = [(key, ids) for key, ids in audiences.items() if ids]
     if rest:
-        out.append((rest, replace(screen, current=for_audience(sv, None))))
-    return out
+        groups.append((None, rest))
+    seen = sv.exercise.for_audiences(sv.settings, sv.result, sv.ctx, [key for key, _ids in groups])
+    return [
+        (ids, replace(screen, current=replace(sv, result=seen[key][0], ctx=seen[key][1])))
+        for key, ids in groups
+    ]
 
 
 def stage_html(env: jinja2.Environment, view: RunView, *, join_url: str, qr_svg: str) -> str:

@@ -327,6 +327,13 @@ class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
         """(result, ctx) as the phones of `audience` see them (None: the phones in no audience)."""
         return result, ctx
 
+    def for_audiences(
+        self, settings: S, result: R, ctx: StepContext, audiences: Sequence[str | None]
+    ) -> dict[str | None, Any]:
+        """for_audience() of each audience at once, for a step that opens for all of them; an
+        exercise with many audiences (a group each) overrides it to look its groups up once."""
+        return {key: self.for_audience(settings, result, ctx, key) for key in audiences}
+
     def act(
         self, settings: S, state: Mapping[str, Any], action: str, form: Mapping[str, Any], ctx: StepContext
     ) -> dict[str, Any]:

@@ -448,6 +448,21 @@ def test_each_group_is_an_audience_that_sees_only_its_own_group() -> None:
     assert "You joined after the groups were made" in html and "data-members" not in html
 
 
+def test_all_audiences_at_once_are_each_audience_alone() -> None:
+    """for_audiences (the step opening for every group) gives each group what for_audience gives
+    it, and the phones in no group the late screen."""
+    s = settings(roles=ROLES)
+    members = people(23)
+    c = ctx(members, GROUPS.initial_state(s, ctx(members)))
+    result = GROUPS.aggregate(s, [], c)
+    keys: list[str | None] = [*GROUPS.phone_audiences(s, result, c), None]
+    assert len(keys) > 3
+    together = GROUPS.for_audiences(s, result, c, keys)
+    assert together == {key: GROUPS.for_audience(s, result, c, key) for key in keys}
+    assert together[None][0].groups == [] and together[None][1].state["late"]
+    assert {g.number for key in keys[:-1] for g in together[key][0].groups} == {g.number for g in result.groups}
+
+
 def test_before_the_split_there_are_no_audiences() -> None:
     c = ctx(people(4), {"groups": []})
     result = GROUPS.aggregate(settings(), [], c)

@@ -216,19 +216,35 @@ class Groups(NoAnswers[GroupsSettings, GroupsResult]):
         self, settings: GroupsSettings, result: GroupsResult, ctx: StepContext, audience: str | None
     ) -> tuple[GroupsResult, StepContext]:
         """A group's phones see their group only; a phone that joined after the split, none."""
+        return self.for_audiences(settings, result, ctx, [audience])[audience]
+
+    def for_audiences(
+        self,
+        settings: GroupsSettings,
+        result: GroupsResult,
+        ctx: StepContext,
+        audiences: Sequence[str | None],
+    ) -> dict[str | None, tuple[GroupsResult, StepContext]]:
+        """Each group looked up once, not once per group: 500 groups of an all-hands are 500
+        lookups, not 250,000 comparisons."""
         if not result.groups:
-            return result, ctx
-        mine = [g for g in result.groups if str(g.number) == audience]
+            return {key: (result, ctx) for key in audiences}
+        views: dict[str, list[GroupView]] = {}
+        for g in result.groups:
+            views.setdefault(str(g.number), []).append(g)
         raw = ctx.state.get("groups")
-        ours = (
-            [g for g in raw if isinstance(g, Mapping) and str(g.get("number")) == audience]
-            if isinstance(raw, list)
-            else []
-        )
-        state = {**ctx.state, "groups": ours}
-        if not mine:
-            state["late"] = True
-        return result.model_copy(update={"groups": mine}), replace(ctx, state=state)
+        stored: dict[str, list[Mapping[str, Any]]] = {}
+        for g in raw if isinstance(raw, list) else []:
+            if isinstance(g, Mapping):
+                stored.setdefault(str(g.get("number")), []).append(g)
+        out: dict[str | None, tuple[GroupsResult, StepContext]] = {}
+        for key in audiences:
+            mine = views.get(key, []) if key is not None else []
+            state = {**ctx.state, "groups": stored.get(key, []) if key is not None else []}
+            if not mine:
+                state["late"] = True
+            out[key] = (result.model_copy(update={"groups": mine}), replace(ctx, state=state))
+        return out
 
     def act(
         self,
