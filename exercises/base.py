@@ -235,8 +235,7 @@ def split_by_unit(entries: Sequence[Entry[A]], min_group_size: int) -> Split[A]:
 
 class ResultMismatch(ValueError):
     """A result that is not the exercise's own `result_model`. The exports report it (in the log,
-    with the run and the step, and in words where the step's results would be) instead of
-    showing something else in its place."""
+    with the run and step, and in words where the results would be) instead of showing another."""
 
 
 class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
@@ -327,12 +326,9 @@ class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
         """(result, ctx) as the phones of `audience` see them (None: the phones in no audience)."""
         return result, ctx
 
-    def for_audiences(
-        self, settings: S, result: R, ctx: StepContext, audiences: Sequence[str | None]
-    ) -> dict[str | None, Any]:
-        """for_audience() of each audience at once, for a step that opens for all of them; an
-        exercise with many audiences (a group each) overrides it to look its groups up once."""
-        return {key: self.for_audience(settings, result, ctx, key) for key in audiences}
+    def for_audiences(self, settings: S, result: R, ctx: StepContext, keys: Sequence[str | None]) -> Any:
+        """for_audience() of every key at once, as {key: (result, ctx)}: a step opening for all."""
+        return {key: self.for_audience(settings, result, ctx, key) for key in keys}
 
     def act(
         self, settings: S, state: Mapping[str, Any], action: str, form: Mapping[str, Any], ctx: StepContext
@@ -392,8 +388,7 @@ class NoAnswer(Strict):
 
 
 class NoAnswers(Exercise[S, NoAnswer, R]):
-    """An exercise that takes no answers (an info slide, groups, a round, a timer): the phones
-    look at the big screen."""
+    """An exercise that takes no answers (a slide, groups, a round, a timer): phones look up."""
 
     answer_model = NoAnswer
     collects_answers = False
