@@ -119,9 +119,13 @@ class RunnerBase:
         return run
 
     def run_by_code(self, code: str) -> Run:
-        code = normalise_code(code)
         with self._reading() as db:
-            run = db.exec(select(Run).where(Run.code == code)).first() if code else None
+            return self._by_code(db, code)
+
+    @staticmethod
+    def _by_code(db: Session, code: str) -> Run:
+        code = normalise_code(code)
+        run = db.exec(select(Run).where(Run.code == code)).first() if code else None
         if run is None:
             raise NotFound(
                 N_("No session has the code %(code)s. Check the code on the big screen."),
@@ -209,14 +213,8 @@ class RunnerBase:
         return view
 
     def _phone_in(self, code: str, token: str | None, *, view: bool) -> tuple[Participant, PhoneView | None]:
-        code = normalise_code(code)
         with self._reading() as db:
-            run = db.exec(select(Run).where(Run.code == code)).first() if code else None
-            if run is None:
-                raise NotFound(
-                    N_("No session has the code %(code)s. Check the code on the big screen."),
-                    code=code or "?",
-                )
+            run = self._by_code(db, code)
             p = db.exec(select(Participant).where(Participant.token == token)).first() if token else None
             if p is None or p.run_id != run.id:
                 raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
