@@ -109,10 +109,11 @@ class House:
         self._drawn[run_id] = (view.version, stage, console)
         return view.version, stage, console
 
-    def region_html(self, run_id: int, region: str) -> str:
-        """The stage or the console as the run is now: the last push's, if the run has not
-        changed since it was drawn (one small read), else drawn afresh."""
-        drawn = self._drawn.get(run_id)
+    def region_html(self, run_id: int, region: str, reuse: bool) -> str:
+        """The stage or the console as the run is now. With `reuse` (nothing of the run waited
+        to be pushed: Realtime.quiet), the last push's, if the run's version is still the one it
+        was drawn at (one small read); else drawn afresh."""
+        drawn = self._drawn.get(run_id) if reuse else None
         if drawn is not None and drawn[0] == self.runner.version_of(run_id):
             return drawn[1] if region == "stage" else drawn[2]
         view = self.runner.run_view(run_id)

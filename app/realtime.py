@@ -228,6 +228,11 @@ class Realtime:
         finally:
             self._wake.pop(run_id, None)
 
+    def quiet(self, run_id: int) -> bool:
+        """Nothing of the run waits to be pushed or is being pushed: its last push drew the run
+        as it is now (joins and answers included, which do not change its version)."""
+        return run_id not in self._flushing and not self._pending.get(run_id)
+
     async def settled(self, run_id: int, timeout: float = 1.0) -> None:
         """Wait (at most `timeout`) until the pushes of the run's last change have gone out: a
         control's reply comes after the phones' push, which then has the machine to itself, and

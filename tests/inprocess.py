@@ -158,6 +158,7 @@ class InProcess:
         from app.config import Settings
         from app.main import create_app
 
+        chosen: dict[str, Any] = {"log_level": "WARNING", "coalesce_seconds": 0.1, **self.settings}
         settings = Settings(
             _env_file=None,
             data_dir=self.data_dir,
@@ -166,9 +167,7 @@ class InProcess:
             host="127.0.0.1",
             port=int(httpx.URL(self.url).port or 80),
             secret_key="test-secret-" + "x" * 20,
-            log_level="WARNING",
-            coalesce_seconds=0.1,
-            **self.settings,
+            **chosen,
         )
         self.asgi = create_app(settings)
         self._loop = _Loop(f"app-{self.address}")

@@ -8,12 +8,13 @@ import contextlib
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Uvicorn
 from tests.databases import Templates
-from tests.harness import REDIS_URL, Server, require_service
+from tests.harness import REDIS_URL, Server, csrf_of, require_service, start_run
 from tests.inprocess import InProcess
 from tests.live import Phone, Screen, Tovholder, version_of, wait_for
 
@@ -181,3 +182,25 @@ async def test_each_group_sees_only_its_own_group_on_both_servers(two_servers: t
     for p in [*phones, late]:
         await p.close()
     await tov.http.aclose()
+
+
+def test_a_controls_reply_counts_a_phone_that_joined_while_its_push_waits(
+    templates: Templates, tmp_path: Path
+) -> None:
+    """A control's reply may reuse the console its change's push drew. A join changes no version;
+    while its push waits out the coalescing interval (here 2 s), the reply, even a refusal (409,
+    no push of its own), draws the console afresh and counts the new phone."""
+    from tests.conftest import running_inprocess
+
+    with running_inprocess(templates, tmp_path, coalesce_seconds=2) as app:
+        tovholder = app.login()
+        run_id, code = start_run(tovholder, "reflection-short")
+        htmx = {"HX-Request": "true"}
+        version = int(app.house.runner.get_run(run_id).version)
+        moved = tovholder.post(f"/runs/{run_id}/next", data={"version": str(version)}, headers=htmx)
+        assert moved.status_code == 200 and 'data-count="participants">0<' in moved.text
+        phone = app.client("10.9.9.9")
+        phone.post(f"/j/{code}", data={"csrf_token": csrf_of(phone.get(f"/j/{code}").text), "name": "Kari"})
+        stale = tovholder.post(f"/runs/{run_id}/next", data={"version": str(version)}, headers=htmx)
+        assert stale.status_code == 409
+        assert 'data-count="participants">1<' in stale.text

@@ -82,7 +82,8 @@ async def _region(
         target = "projector" if region == "stage" else "console"
         return RedirectResponse(f"/runs/{run_id}/{target}", status_code=303)
     await house.realtime.settled(run_id)
-    return fragment(await asyncio.to_thread(house.region_html, run_id, region), status)
+    reuse = house.realtime.quiet(run_id)
+    return fragment(await asyncio.to_thread(house.region_html, run_id, region, reuse), status)
 
 
 # The controls, one address each: no address here can take another route's request.
