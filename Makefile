@@ -19,7 +19,7 @@ help:
 	@echo "make i18n     extract messages and update the catalogues"
 	@echo "make bench    40 to 2,000 phones against real servers, as ratios to a bare socket floor (~8 min)"
 	@echo "make bench-quick  40 phones x 50 steps and a 200-phone answer burst; checks delivery, not timings"
-	@echo "make poster-examples  render real posters of a demo team of 40 to docs/posters/{core-task,coordination,lessons,alliance,safety}.png"
+	@echo "make poster-examples  render real posters of a demo team of 40 to docs/posters/{core-task,coordination,lessons,alliance,safety,leadership}.png"
 	@echo "make poster-samples   render the built-in sample posters to docs/posters/*-{en,nb}.png"
 	@echo "make screenshots  the projector, console and phones of every exercise type, nb and en, to docs/screenshots/"
 
@@ -66,12 +66,12 @@ POSTER_TEAM := North Ridge home care
 poster-examples: deps
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	export TOVHOLDER_DATA_DIR="$$tmp" TOVHOLDER_DATABASE_URL=; \
-	seed=1; for flow in core-task-1 core-task-2 coordination-1 coordination-2 alliance safety; do \
+	seed=1; for flow in core-task-1 core-task-2 coordination-1 coordination-2 alliance safety leadership; do \
 	  $(UV) run tovholder demo --flow $$flow --team "$(POSTER_TEAM)" --participants 40 --seed $$seed >/dev/null; \
 	  seed=$$((seed + 1)); \
 	done; \
 	run=$$($(UV) run tovholder demo --flow reflection --team "$(POSTER_TEAM)" --participants 40 --seed 9); \
-	for kind in core-task coordination lessons alliance safety; do \
+	for kind in core-task coordination lessons alliance safety leadership; do \
 	  $(UV) run tovholder poster "$$run" --kind $$kind --format png --ppi 60 --out docs/posters/$$kind.png; \
 	done
 
