@@ -233,3 +233,40 @@ def test_a_push_rendered_before_next_and_delivered_after_it_does_not_undo_the_st
     page.keyboard.press("ArrowRight")
     expect(console).to_contain_text("step 3 of")
     assert not watcher.errors, watcher.errors
+
+
+def test_the_tovholder_can_pause_the_projectors_pages_and_turn_them_by_hand(
+    still: Page, hand: Stagehand, shared_sqlite_server: Server
+) -> None:
+    """40 cards do not fit 1280x720, so the projector pages them by itself. P pauses the turning
+    and starts it again (WCAG 2.2.2 Pause, Stop, Hide); the up and down arrows turn one page. The
+    pager's interval is set short here (data-turn-ms), as a test cannot wait 9 s a page; the page
+    has no live socket, so no push puts the interval back."""
+    page = still
+    pick = next(p for p in largest_steps() if p.exercise == "open_text")
+    scene = hand.scene(pick.flow, "en", pick.index, people=40)
+    page.set_viewport_size(HD)
+    page.goto(f"{shared_sqlite_server.url}/runs/{scene.run_id}/projector")
+    page.wait_for_selector("#stage[data-fitted]", state="attached")
+    pager = page.locator("[data-pager]")
+    expect(pager).to_contain_text("Page 1 of")
+    page.evaluate("document.querySelector('[data-pager]').setAttribute('data-turn-ms', '700')")
+    page.evaluate("window.dispatchEvent(new Event('resize'))")  # fits again, with the short interval
+    expect(pager).not_to_contain_text("Page 1 of", timeout=3_000)  # it turns by itself
+    expect(pager).to_contain_text("(P pauses)")
+
+    page.keyboard.press("p")
+    expect(pager).to_contain_text("paused")
+    held = pager.inner_text()
+    page.wait_for_timeout(1_600)  # two intervals: a page would have turned
+    assert pager.inner_text() == held
+    number = int(held.split()[1])
+    total = int(held.split()[3].rstrip(":"))
+    page.keyboard.press("ArrowDown")
+    expect(pager).to_contain_text(f"Page {number % total + 1} of {total}: paused")
+    page.keyboard.press("ArrowUp")
+    expect(pager).to_have_text(held)
+
+    page.keyboard.press("p")
+    expect(pager).to_contain_text("turn by themselves")
+    expect(pager).not_to_contain_text(f"Page {number} of", timeout=3_000)  # turning again

@@ -1,12 +1,13 @@
 /* The projector never scrolls and never clips. A box inside the results that cannot hold its list
  * (a group's cards) shows what fits and "+N" for the rest; when the results are more than the
  * screen holds, their longest list is shown a page at a time, turning by itself, and the footer
- * says "Page 1 of 3". Runs after every swap of the stage and on every resize. No inline code. */
+ * says "Page 1 of 3". Runs after every swap of the stage and on every resize. The key P pauses
+ * the turning and starts it again (WCAG 2.2.2); the up and down arrows turn one page. No inline code. */
 (function () {
   "use strict";
 
-  var TURN_MS = 9000;
   var state = {key: "", page: 0, pages: [], list: null, timer: null};
+  var paused = false;  // the tovholder's choice: kept across swaps of the stage, until P again
 
   function clips(el) {
     return el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1;
@@ -72,7 +73,8 @@
     if (!el) return;
     if (state.pages.length < 2) { el.hidden = true; return; }
     el.hidden = false;
-    el.textContent = (el.getAttribute("data-label") || "{num} / {total}")
+    var text = paused ? el.getAttribute("data-label-paused") : el.getAttribute("data-label");
+    el.textContent = (text || "{num} / {total}")
       .replace("{num}", String(state.page + 1)).replace("{total}", String(state.pages.length));
   }
 
@@ -82,6 +84,37 @@
     if (p) showOnly(items, p[0], p[1]);
     label(stage);
   }
+
+  // The turning by itself: every data-turn-ms (on the pager), unless paused.
+  function turn(stage) {
+    if (state.timer) { clearInterval(state.timer); state.timer = null; }
+    if (paused || state.pages.length < 2) return;
+    var pager = stage.querySelector("[data-pager]");
+    var every = parseInt(pager && pager.getAttribute("data-turn-ms"), 10) || 9000;
+    state.timer = setInterval(function () {
+      state.page = (state.page + 1) % state.pages.length;
+      show(stage);
+    }, every);
+  }
+
+  function onKey(e) {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.repeat) return;
+    var stage = document.getElementById("stage");
+    if (!stage || state.pages.length < 2) return;
+    if (e.key === "p" || e.key === "P") {
+      paused = !paused;
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      var n = state.pages.length;
+      state.page = (state.page + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+      show(stage);
+    } else {
+      return;
+    }
+    e.preventDefault();
+    label(stage);
+    turn(stage);  // a page turned by hand stays its full time
+  }
+  document.addEventListener("keydown", onKey);
 
   function largestList(el) {
     var best = null, most = 1, lists = [el].concat(Array.prototype.slice.call(el.querySelectorAll("*")))
@@ -130,12 +163,7 @@
         state.pages = pagesOf(list, box);
         state.page = keep < state.pages.length ? keep : 0;
         show(stage);
-        if (state.pages.length > 1) {
-          state.timer = setInterval(function () {
-            state.page = (state.page + 1) % state.pages.length;
-            show(stage);
-          }, TURN_MS);
-        }
+        turn(stage);
       }
     }
     label(stage);
