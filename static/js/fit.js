@@ -103,6 +103,9 @@
     if (!stage || state.pages.length < 2) return;
     if (e.key === "p" || e.key === "P") {
       paused = !paused;
+      e.preventDefault();
+      later();  // measured again: the paused label may take another line
+      return;
     } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       var n = state.pages.length;
       state.page = (state.page + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
@@ -160,6 +163,10 @@
       var list = listToPage(body, inner);
       if (list) {
         state.list = list;
+        // The pager's line takes its room in the footer before the pages are measured: a label
+        // that wraps after measuring would clip the last item of every page.
+        state.pages = [[0, 0], [0, 0]];
+        label(stage);
         state.pages = pagesOf(list, box);
         state.page = keep < state.pages.length ? keep : 0;
         show(stage);
