@@ -5,6 +5,8 @@ nothing is deleted, and its author's phone still shows it as sent."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import secrets
@@ -129,6 +131,11 @@ def test_a_hidden_card_leaves_every_screen_and_export_and_can_come_back(room: Ro
         export = room.tovholder.get(f"/runs/{room.run_id}/export.{kind}")
         assert export.status_code == 200, kind
         assert KIND in export.text and "Per is useless" not in export.text, kind
+        if kind != "json":  # the JSON's count is a number, checked below
+            assert "1 answer hidden by the tovholder" in export.text, kind  # and says how many
+    sheet = list(csv.DictReader(io.StringIO(room.tovholder.get(f"/runs/{room.run_id}/export.csv").text)))
+    note = [r for r in sheet if r["answer"] == "1 answer hidden by the tovholder"]
+    assert len(note) == 1 and note[0]["participant"] == "" and note[0]["step_id"] == room.step
     posters = room.tovholder.get(f"/runs/{room.run_id}/posters").text
     assert "Per is useless" not in posters
     assert "1 answer of this session that the tovholder hid is left out of the posters" in posters

@@ -1,4 +1,5 @@
-"""The CSV export: one row per answer, for a spreadsheet (UTF-8 with BOM, CRLF, no formulas)."""
+"""The CSV export: one row per answer, for a spreadsheet (UTF-8 with BOM, CRLF, no formulas), and
+a row per step that says how many answers the tovholder hid, with no participant."""
 
 from __future__ import annotations
 
@@ -59,5 +60,26 @@ def export_csv(data: SessionData) -> str:
             "answer": answer_text(data, row, results.get(a.step_id)),
             "answer_json": "{}" if row.withheld else compact_json(a.payload),
         }
+        writer.writerow([csv_cell(cells[c]) for c in columns])
+    # What the tovholder hid (or the word filter holds) is not in the rows: a row per such step
+    # says how many, with no participant, so it is never counted as an answer.
+    for sv in data.steps:
+        hidden = sv.hidden_count + sv.held_count
+        if not hidden:
+            continue
+        note = data.words.ngettext(
+            "%(num)d answer hidden by the tovholder", "%(num)d answers hidden by the tovholder", hidden
+        )
+        cells = dict.fromkeys(columns, "")
+        cells.update(
+            session_code=data.run.code,
+            flow=data.run.flow_name,
+            step_number=str(sv.index + 1),
+            step_id=sv.step.id,
+            step_title=data.text(sv.step.title),
+            exercise=sv.exercise.name,
+            answer=note,
+            answer_json="{}",
+        )
         writer.writerow([csv_cell(cells[c]) for c in columns])
     return "\ufeff" + buffer.getvalue()
