@@ -209,6 +209,7 @@ class Reader:
         unit: str | None = None,
         members: tuple[Member, ...] | None = None,
         depth: int = 0,
+        sources: bool = True,
     ) -> StepContext:
         exercise = self.registry[step.exercise]
         settings = exercise.settings(step.settings)
@@ -222,14 +223,14 @@ class Reader:
             unit=unit,
         )
         state = self.state(db, run, step.id)
-        sources: dict[str, Source] = {}
-        if depth < MAX_SOURCE_DEPTH:
+        read: dict[str, Source] = {}
+        if sources and depth < MAX_SOURCE_DEPTH:
             for source_id in exercise.sources(settings):
                 index = flow.step_index(source_id)
                 if index is not None:
-                    sources[source_id] = self.source(db, run, flow, flow.steps[index], members, depth + 1)
+                    read[source_id] = self.source(db, run, flow, flow.steps[index], members, depth + 1)
         earlier = self.earlier(db, run, step.earlier) if step.earlier and depth == 0 else None
-        full = replace(base, sources=sources, earlier=earlier)
+        full = replace(base, sources=read, earlier=earlier)
         if exercise.reads_team_commitments and run.team_id is not None and depth == 0:
             # The team's commitments from earlier sessions that were not done when this one began.
             made = team_record.commitments(self, db, run.team_id, run.locale, before=run)
@@ -268,12 +269,14 @@ class Reader:
         return None
 
     def step_view(
-        self, db: Session, run: Run, flow: Flow, index: int, *, unit: str | None = None
+        self, db: Session, run: Run, flow: Flow, index: int, *, unit: str | None = None, phone: bool = False
     ) -> StepView:
+        """The step with its answers, result and context; `phone`: as a phone's screen needs it,
+        without the sources an exercise's phone never shows (`phone_shows_sources`)."""
         step = flow.steps[index]
         exercise = self.registry[step.exercise]
         settings = exercise.settings(step.settings)
-        ctx = self.context(db, run, flow, step, unit=unit)
+        ctx = self.context(db, run, flow, step, unit=unit, sources=not phone or exercise.phone_shows_sources)
         entries, cards, hidden, held = self._read(db, run, step, exercise)
         return StepView(
             index=index,

@@ -239,8 +239,8 @@ class ResultMismatch(ValueError):
 
 
 class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
-    """One type of interaction, and everything it gives the rest of the app. Subclasses set the
-    class attributes and the abstract methods; every other hook has a default."""
+    """One type of interaction and all it gives the rest of the app: subclasses set the class
+    attributes and abstract methods; every other hook has a default."""
 
     name: ClassVar[str]
     settings_model: ClassVar[type[BaseModel]]
@@ -254,12 +254,12 @@ class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
     reacts_again: ClassVar[bool] = False
     # It runs a countdown of its own (a timer, a speaking round): the console offers no step timer.
     keeps_time: ClassVar[bool] = False
-    # An answer names units by the rater's own (a matrix): the exports withhold its content for a
-    # person whose small unit is pooled as "other", as it would give that unit away.
+    # An answer names units by the rater's own (a matrix): exports withhold it for a pooled unit.
     reveals_units: ClassVar[bool] = False
-    # How its items print in a poster section with no style of its own; None leaves it to the
-    # section's other steps, and a list where none has one.
+    # How its items print in a poster section with no style (None: as its other steps, or a list).
     poster_style: ClassVar[Style | None] = None
+    # The phone's screen shows what its sources gave (False: the phones' pushes skip reading them).
+    phone_shows_sources: ClassVar[bool] = True
 
     # --- its folder ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from app.config import Settings
 from app.templating import make_env
 from exercises import build_registry
 from exercises.base import AnswerInvalid, Entry, Source, StepContext
@@ -428,3 +429,23 @@ def test_the_results_show_tiles_and_the_pile() -> None:
 def test_the_phone_says_look_up_when_the_cards_come_from_elsewhere() -> None:
     assert "big screen" in render("phone.html", FROM, ctx())
     assert render("phone.html", HERE, ctx()).strip() == ""
+
+
+def test_a_phones_view_of_grouping_skips_the_cards_it_never_shows(migrated_settings: Settings) -> None:
+    """Grouping's phones look at the big screen (phone_shows_sources = False): the phone's view and
+    push read no source step, while the projector's view has every card of it."""
+    from tests.stagehand import FLOWS, stagehand
+
+    flow = FLOWS["core-task-1"]
+    index = next(i for i, s in enumerate(flow.steps) if s.exercise == "grouping")
+    source = EX.sources(EX.settings(flow.steps[index].settings))
+    assert source, "the shipped grouping step takes its cards from a step before it"
+    with stagehand(migrated_settings.resolved_database_url) as hand:
+        scene = hand.scene("core-task-1", "en", index, people=6)
+        full = hand.runner.run_view(scene.run_id).current
+        assert full is not None and full.ctx.sources[source[0]].entries
+        phone = hand.runner.phone_view(hand.runner.participant(scene.phone_token)).current
+        _run, _flow, pushed = hand.runner.open_step(scene.run_id)
+        assert phone is not None and pushed is not None
+        assert phone.ctx.sources == {} and pushed.ctx.sources == {}
+        assert phone.step.id == full.step.id and not phone.takes_answers

@@ -175,7 +175,11 @@ class RunnerBase:
             run = self._run(db, run_id)
             flow = self.flow_of(run)
             live = run.status == RunStatus.live
-            return run, flow, self.reader.step_view(db, run, flow, run.step_index) if live else None
+            return (
+                run,
+                flow,
+                self.reader.step_view(db, run, flow, run.step_index, phone=True) if live else None,
+            )
 
     def step_results(self, run_id: int) -> tuple[Run, Flow, list[StepView]]:
         """Every step's results, for the results page and exports."""
@@ -237,7 +241,7 @@ class RunnerBase:
         flow = self.flow_of(run)
         if run.status != RunStatus.live:
             return PhoneView(run=run, flow=flow, participant=participant, current=None)
-        current = self.reader.step_view(db, run, flow, run.step_index, unit=participant.unit)
+        current = self.reader.step_view(db, run, flow, run.step_index, unit=participant.unit, phone=True)
         own = db.exec(
             select(Answer.payload)
             .where(Answer.participant_id == participant.id, Answer.step_id == current.step.id)

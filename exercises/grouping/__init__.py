@@ -101,6 +101,7 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
     result_model = GroupingResult
     has_actions = True
     poster_style = "cards"
+    phone_shows_sources = False  # its phones look at the big screen, where the cards are grouped
 
     def sources(self, settings: GroupingSettings) -> tuple[str, ...]:
         return (settings.cards_from,) if settings.cards_from else ()
