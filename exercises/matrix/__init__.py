@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from exercises.anonymity import split_by_unit
 from exercises.base import (
     ITEM_ID,
     N_,
@@ -26,7 +27,6 @@ from exercises.base import (
     Strict,
     in_order_of,
     longest,
-    split_by_unit,
     unique_ids,
     whole_number,
 )

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from exercises.base import N_, Entry, Exercise, LocalText, StepContext, Strict, clean_text, split_by_unit
+from exercises.anonymity import split_by_unit
+from exercises.base import N_, Entry, Exercise, LocalText, StepContext, Strict, clean_text
 from exercises.markdown import md_item, no_answers
 from exercises.poster import PosterItem, PosterPart, PosterSlot
 from exercises.words import Words

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from exercises.anonymity import split_by_unit
 from exercises.base import (
     ITEM_ID,
     N_,
@@ -24,7 +25,6 @@ from exercises.base import (
     Strict,
     in_order_of,
     longest,
-    split_by_unit,
     unique_ids,
 )
 from exercises.follow import Reading
