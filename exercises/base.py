@@ -231,6 +231,10 @@ class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
     poster_style: ClassVar[Style | None] = None
     # The phone's screen shows what its sources gave (False: the phones' pushes skip reading them).
     phone_shows_sources: ClassVar[bool] = True
+    # A step it acts on stores its opening state when it opens (a split, a speaking order: drawn
+    # from who is there), so later joiners change nothing. False where that state needs nothing
+    # of the room (grouping: no groups yet): opening the step then reads nothing.
+    settles_state_on_open: ClassVar[bool] = True
 
     # --- its folder ---------------------------------------------------------------------------
 

@@ -449,3 +449,31 @@ def test_a_phones_view_of_grouping_skips_the_cards_it_never_shows(migrated_setti
         assert phone is not None and pushed is not None
         assert phone.ctx.sources == {} and pushed.ctx.sources == {}
         assert phone.step.id == full.step.id and not phone.takes_answers
+
+
+def test_opening_a_grouping_step_stores_no_state_and_acting_on_it_still_works(
+    migrated_settings: Settings,
+) -> None:
+    """Grouping opens with no groups whoever is there (settles_state_on_open = False): moving onto
+    it stores no state (so it reads no cards), and the tovholder's first group is stored as it
+    comes. A groups step still stores its split when it opens."""
+    from tests.stagehand import FLOWS, Stagehand, stagehand
+
+    def opened(hand: Stagehand, flow_name: str, exercise: str) -> tuple[int, str, bool]:
+        steps = FLOWS[flow_name].steps
+        index = next(i for i, s in enumerate(steps) if s.exercise == exercise)
+        before = max(i for i in range(index) if not steps[i].off)
+        scene = hand.scene(flow_name, "en", before, people=6)
+        run = hand.runner.move(scene.run_id, +1)
+        assert run.step_index == index
+        with hand.runner._reading() as db:
+            stored = hand.runner.reader.state(db, run, steps[index].id) is not None
+        return scene.run_id, steps[index].id, stored
+
+    with stagehand(migrated_settings.resolved_database_url) as hand:
+        assert opened(hand, "core-task-2", "groups")[2], "a split is stored when the step opens"
+        run_id, step_id, stored = opened(hand, "core-task-1", "grouping")
+        assert not stored
+        hand.runner.act(run_id, step_id, "add_group", {"name": "Safety"})
+        groups = hand.runner.run_view(run_id).current.ctx.state["groups"]  # type: ignore[union-attr]
+        assert [g["name"] for g in groups] == ["Safety"]

@@ -99,7 +99,7 @@ class Lifecycle(RunnerBase):
         the step came up), so people who join later do not reshuffle everyone."""
         step = flow.steps[index]
         exercise = self.registry[step.exercise]
-        if not exercise.has_actions:
+        if not exercise.has_actions or not exercise.settles_state_on_open:
             return
         with self._session() as db:
             if self.reader.state(db, run, step.id) is not None:

@@ -102,6 +102,7 @@ class Grouping(Exercise[GroupingSettings, GroupingAnswer, GroupingResult]):
     has_actions = True
     poster_style = "cards"
     phone_shows_sources = False  # its phones look at the big screen, where the cards are grouped
+    settles_state_on_open = False  # it opens with no groups, whoever is there
 
     def sources(self, settings: GroupingSettings) -> tuple[str, ...]:
         return (settings.cards_from,) if settings.cards_from else ()
