@@ -101,7 +101,7 @@ class House:
 
     def _tovholder_screens(self, run_id: int) -> tuple[int, str, str]:
         """The projector's stage and the console, read and drawn in one hop; kept as the run's
-        last drawn screens for the control that made the change (drawn_region)."""
+        last drawn screens for the control that made the change (region_html)."""
         view = self.runner.run_view(run_id)
         stage, console = self.stage_html(view), self.console_html(view)
         if len(self._drawn) >= 512:

@@ -191,6 +191,7 @@ class Realtime:
         self._flushing[run_id] = self.loop.create_task(self._flush(run_id))
 
     async def _flush(self, run_id: int) -> None:
+        waiting: list[asyncio.Future[None]] = []
         try:
             while self._pending.get(run_id):
                 kinds = frozenset(self._pending.pop(run_id))
@@ -215,7 +216,7 @@ class Realtime:
             log.exception("push failed", extra={"run_id": run_id})
         finally:
             self._flushing.pop(run_id, None)
-            _release(self._waiters.pop(run_id, []))
+            _release(waiting + self._waiters.pop(run_id, []))  # a push that failed keeps nobody waiting
             if not self._pending.get(run_id):
                 self._pending.pop(run_id, None)
 
@@ -236,7 +237,7 @@ class Realtime:
     async def settled(self, run_id: int, timeout: float = 1.0) -> None:
         """Wait (at most `timeout`) until the pushes of the run's last change have gone out: a
         control's reply comes after the phones' push, which then has the machine to itself, and
-        finds the console its push drew (drawn_region). Returns at once when nothing is due now
+        finds the console its push drew (House.region_html). Returns at once when nothing is due now
         (a tally waiting for its coalescing interval is not waited for)."""
         if run_id not in self._flushing:
             return
