@@ -208,21 +208,20 @@ class RunnerBase:
     def phone_in(self, code: str, token: str | None) -> Participant:
         """The phone of `token` in the session of `code`, in one read. NotFound: no session has
         the code (as run_by_code); Forbidden: the phone is not in that session."""
-        return self._phone_in(code, token, view=False)[0]
+        with self._reading() as db:
+            return self._phone_of(db, code, token)
 
     def phone_view_in(self, code: str, token: str | None) -> PhoneView:
         """phone_in() and that phone's view, in one read (the phone's page)."""
-        view = self._phone_in(code, token, view=True)[1]
-        assert view is not None
-        return view
-
-    def _phone_in(self, code: str, token: str | None, *, view: bool) -> tuple[Participant, PhoneView | None]:
         with self._reading() as db:
-            run = self._by_code(db, code)
-            p = db.exec(select(Participant).where(Participant.token == token)).first() if token else None
-            if p is None or p.run_id != run.id:
-                raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
-            return p, self._phone_view(db, p) if view else None  # the run is in the session: no second read
+            return self._phone_view(db, self._phone_of(db, code, token))  # the run is in the session
+
+    def _phone_of(self, db: Session, code: str, token: str | None) -> Participant:
+        run = self._by_code(db, code)
+        p = db.exec(select(Participant).where(Participant.token == token)).first() if token else None
+        if p is None or p.run_id != run.id:
+            raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
+        return p
 
     def version_of(self, run_id: int) -> int:
         """The run's version alone: whether a screen is still current, without reading it."""
