@@ -16,7 +16,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from app.db import session_scope
+from app.db import reading, session_scope
 from app.models import Facilitator, Login, Run, SetupToken, Team, utcnow
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class Accounts:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.read_engine = reading(engine)  # a login's check waits for no writer
 
     def count(self) -> int:
         with session_scope(self.engine) as db:
@@ -152,7 +153,7 @@ class Accounts:
         if not token:
             return None
         oldest = utcnow() - timedelta(seconds=LOGIN_MAX_AGE)
-        with session_scope(self.engine) as db:
+        with session_scope(self.read_engine) as db:
             query = (
                 select(Facilitator)
                 .join(Login, col(Login.facilitator_id) == col(Facilitator.id))

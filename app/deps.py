@@ -52,9 +52,10 @@ def current_facilitator(request: Request) -> Facilitator:
 CurrentFacilitator = Annotated[Facilitator, Depends(current_facilitator)]
 
 
-def owned_run(run_id: int, house: HouseDep, me: CurrentFacilitator) -> Run:
-    """The session in the address, if this tovholder owns it; else 404."""
-    return house.runner.get_run(run_id, me.id)
+def owned_run(run_id: int, request: Request, house: HouseDep) -> Run:
+    """The session in the address, if this tovholder owns it; else 404. The login is checked in
+    the same worker-thread hop (not as a dependency of its own), as every control asks both."""
+    return house.runner.get_run(run_id, current_facilitator(request).id)
 
 
 OwnedRun = Annotated[Run, Depends(owned_run)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -163,6 +164,37 @@ def test_login_takes_the_email_in_any_case(shared_inproc: InProcess) -> None:
     r = browser.post("/login", data={"email": "  T@Example.ORG ", "password": PASSWORD, "csrf_token": csrf})
     assert r.status_code == 303
     assert "tov_auth" in browser.cookies
+
+
+def test_a_tovholder_page_is_served_while_another_connection_holds_the_write_lock(
+    inproc: InProcess,
+) -> None:
+    """The login's check and the session's ownership only read: on SQLite they take no write
+    lock, so a Next is not held up behind a burst of answers being stored."""
+    browser = inproc.login()
+    run_id, _ = start_run(browser)
+    locked, answered = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    def hold_the_write_lock() -> None:
+        with closing(sqlite3.connect(inproc.data_dir / "tovholder.db", isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            locked.set()
+            answered.wait(10)  # a page that waits for the lock gets it only after this
+            released.append(True)
+            db.execute("ROLLBACK")
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    assert locked.wait(5)
+    try:
+        page = browser.get(f"/runs/{run_id}/console")
+        served_while_locked = not released
+    finally:
+        answered.set()
+        holder.join()
+    assert page.status_code == 200
+    assert served_while_locked
 
 
 def test_login_is_refused_after_ten_wrong_passwords_even_with_the_right_one(inproc: InProcess) -> None:
