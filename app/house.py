@@ -17,6 +17,7 @@ from app.db import make_engine
 from app.exports import Exports
 from app.flow_copies import FlowCopies
 from app.flows import load_flows
+from app.memory import Trimmer
 from app.posters.build import Posters
 from app.program import Program
 from app.ratelimits import Limits
@@ -45,6 +46,7 @@ class House:
         # The phones' socket answers: a burst is stored in one transaction, each acked after it.
         self.answers: Batcher[Sent, Stored] = Batcher(self.runner.store_burst, max_items=MAX_BURST)
         self.accounts = auth.Accounts(self.engine)
+        self.trimmer = Trimmer()  # gives the pages a join storm freed back to the system
         self.teams = Teams(self.engine)
         self.flow_copies = FlowCopies(self.engine, self.registry, self.flows)
         self.results_links = ResultsLinks(self.engine)

@@ -54,12 +54,14 @@ def create_app(settings: Settings | None = None) -> Any:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         house.realtime.start(house.render_pushes)
+        trimming = asyncio.create_task(house.trimmer.run())
         token = await asyncio.to_thread(_start_up, house)
         if token:
             url = f"{settings.resolved_public_url}/setup/{token}"
             # Printed, not only logged: the first person at the console needs to see it.
             print(f"\n  No tovholder account yet. Create the first one here:\n  {url}\n", flush=True)  # noqa: T201
         yield
+        trimming.cancel()
         await house.realtime.idle()
         house.engine.dispose()
 

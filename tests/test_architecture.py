@@ -43,6 +43,7 @@ FOUNDATIONS = (
     "app.templating",
     "app.realtime",
     "app.batcher",
+    "app.memory",
     "app.models",
     "app.db",
     "app.flows",

@@ -93,6 +93,7 @@ def install(house: House) -> None:
             return False
         session, joined = admitted
         await sio.save_session(sid, session)
+        house.trimmer.joined()
         if session["role"] == "phone":
             run_id, locale = session["run_id"], session["locale"]
             await house.realtime.phone_entered(sid, run_id, locale, session["public_id"])
