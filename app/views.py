@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import team_record
@@ -102,6 +103,24 @@ class PhoneView:
         return len(self.own_answers) < limit
 
 
+# The reads of every screen and push, built once: a statement built per read cost about as much
+# CPU as running it (SQLAlchemy's expression building), on the path of every step change.
+_MEMBERS = (
+    select(Participant.public_id, Participant.display_name, Participant.unit)
+    .where(Participant.run_id == bindparam("run_id"))
+    .order_by(col(Participant.id))
+)
+_STATE = select(StepState.data).where(
+    StepState.run_id == bindparam("run_id"), StepState.step_id == bindparam("step_id")
+)
+_ANSWERS = (
+    select(Answer, Participant.unit)
+    .join(Participant, col(Participant.id) == col(Answer.participant_id))
+    .where(Answer.run_id == bindparam("run_id"), Answer.step_id == bindparam("step_id"))
+    .order_by(col(Answer.id))
+)
+
+
 class Reader:
     def __init__(
         self,
@@ -122,11 +141,7 @@ class Reader:
         return db.get(Team, run.team_id) if run.team_id is not None else None
 
     def members(self, db: Session, run: Run) -> tuple[Member, ...]:
-        rows = db.exec(
-            select(Participant.public_id, Participant.display_name, Participant.unit)
-            .where(Participant.run_id == run.id)
-            .order_by(col(Participant.id))
-        ).all()
+        rows = db.exec(_MEMBERS, params={"run_id": run.id}).all()
         return tuple(Member(public_id=pid or "", name=name, unit=unit) for pid, name, unit in rows)
 
     def word_filter(self, db: Session, run: Run) -> list[str]:
@@ -140,9 +155,7 @@ class Reader:
         return list(words) if words else []
 
     def state(self, db: Session, run: Run, step_id: str) -> dict[str, Any] | None:
-        row = db.exec(
-            select(StepState.data).where(StepState.run_id == run.id, StepState.step_id == step_id)
-        ).first()
+        row = db.exec(_STATE, params={"run_id": run.id, "step_id": step_id}).first()
         return dict(row) if row is not None else None
 
     def entries(self, db: Session, run: Run, step: Step, exercise: AnyExercise) -> list[Entry[Any]]:
@@ -153,12 +166,7 @@ class Reader:
     def _read(
         self, db: Session, run: Run, step: Step, exercise: AnyExercise
     ) -> tuple[list[Entry[Any]], list[Card], int, int]:
-        rows = db.exec(
-            select(Answer, Participant.unit)
-            .join(Participant, col(Participant.id) == col(Answer.participant_id))
-            .where(Answer.run_id == run.id, Answer.step_id == step.id)
-            .order_by(col(Answer.id))
-        ).all()
+        rows = db.exec(_ANSWERS, params={"run_id": run.id, "step_id": step.id}).all()
         entries: list[Entry[Any]] = []
         cards: list[Card] = []
         hidden = held = 0

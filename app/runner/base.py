@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -31,6 +31,23 @@ def refused_as_input() -> Iterator[None]:
     except AnswerInvalid as exc:
         raise InvalidInput(exc.message, **exc.params) from None
 
+
+# The reads on the paths of a join, a phone's page and socket, and every tovholder screen, built
+# once (see app/views.py): building a statement cost about as much CPU as running it.
+_BY_CODE = select(Run).where(Run.code == bindparam("code"))
+_BY_TOKEN = select(Participant).where(Participant.token == bindparam("token"))
+_VERSION = select(Run.version).where(Run.id == bindparam("run_id"))
+_NAMES = (
+    select(Participant.display_name)
+    .where(Participant.run_id == bindparam("run_id"), col(Participant.display_name).is_not(None))
+    .order_by(col(Participant.id))
+)
+_COUNT = select(func.count()).select_from(Participant).where(Participant.run_id == bindparam("run_id"))
+_OWN = (
+    select(Answer.payload)
+    .where(Answer.participant_id == bindparam("participant_id"), Answer.step_id == bindparam("step_id"))
+    .order_by(col(Answer.seq))
+)
 
 class Notifier(Protocol):
     def notify(self, run_id: int, what: str) -> None: ...
@@ -125,7 +142,7 @@ class RunnerBase:
     @staticmethod
     def _by_code(db: Session, code: str) -> Run:
         code = normalise_code(code)
-        run = db.exec(select(Run).where(Run.code == code)).first() if code else None
+        run = db.exec(_BY_CODE, params={"code": code}).first() if code else None
         if run is None:
             raise NotFound(
                 N_("No session has the code %(code)s. Check the code on the big screen."),
@@ -147,14 +164,8 @@ class RunnerBase:
         with self._reading() as db:
             run = self._run(db, run_id)
             flow = self.flow_of(run)
-            names = db.exec(
-                select(Participant.display_name)
-                .where(Participant.run_id == run_id, col(Participant.display_name).is_not(None))
-                .order_by(col(Participant.id))
-            ).all()
-            count = db.exec(
-                select(func.count()).select_from(Participant).where(Participant.run_id == run_id)
-            ).one()
+            names = db.exec(_NAMES, params={"run_id": run_id}).all()
+            count = db.exec(_COUNT, params={"run_id": run_id}).one()
             live = run.status == RunStatus.live
             current = self.reader.step_view(db, run, flow, run.step_index) if live else None
             following = next_on(flow, run.step_index if live else -1, +1)
@@ -200,7 +211,7 @@ class RunnerBase:
         if not token:
             raise Forbidden(N_("Your phone is not in a session yet. Join with the code."))
         with self._reading() as db:
-            p = db.exec(select(Participant).where(Participant.token == token)).first()
+            p = db.exec(_BY_TOKEN, params={"token": token}).first()
         if p is None:
             raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
         return p
@@ -218,7 +229,7 @@ class RunnerBase:
 
     def _phone_of(self, db: Session, code: str, token: str | None) -> Participant:
         run = self._by_code(db, code)
-        p = db.exec(select(Participant).where(Participant.token == token)).first() if token else None
+        p = db.exec(_BY_TOKEN, params={"token": token}).first() if token else None
         if p is None or p.run_id != run.id:
             raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
         return p
@@ -226,7 +237,7 @@ class RunnerBase:
     def version_of(self, run_id: int) -> int:
         """The run's version alone: whether a screen is still current, without reading it."""
         with self._reading() as db:
-            version = db.exec(select(Run.version).where(Run.id == run_id)).first()
+            version = db.exec(_VERSION, params={"run_id": run_id}).first()
         if version is None:
             raise NotFound(N_("There is no such session."))
         return version
@@ -241,11 +252,7 @@ class RunnerBase:
         if run.status != RunStatus.live:
             return PhoneView(run=run, flow=flow, participant=participant, current=None)
         current = self.reader.step_view(db, run, flow, run.step_index, unit=participant.unit, phone=True)
-        own = db.exec(
-            select(Answer.payload)
-            .where(Answer.participant_id == participant.id, Answer.step_id == current.step.id)
-            .order_by(col(Answer.seq))
-        ).all()
+        own = db.exec(_OWN, params={"participant_id": participant.id, "step_id": current.step.id}).all()
         return PhoneView(
             run=run,
             flow=flow,
