@@ -594,6 +594,27 @@ def test_notify_comes_after_the_commit_of_each_change(runner: Runner, notifier: 
     assert all(n.run_id == run.id for n in notifier.notices)
 
 
+def test_a_phones_page_reads_its_session_once(runner: Runner, migrated_engine: Engine) -> None:
+    """The phone's page (phone_view_in) finds the run by its code and draws the open step from
+    that same read: the session's identity map holds rows weakly, so a second lookup by id
+    would read the run (and its flow snapshot) again."""
+    run_id = started(runner, CARDS)
+    token = joined(runner, run_id)
+    code = runner.get_run(run_id).code
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(migrated_engine, "before_cursor_execute", record)
+    try:
+        view = runner.phone_view_in(code, token)
+    finally:
+        sa.event.remove(migrated_engine, "before_cursor_execute", record)
+    assert view.current is not None and view.run.id == run_id
+    assert len([s for s in seen if s.startswith("SELECT") and " FROM run " in f"{s} "]) == 1, seen
+
+
 def test_a_refused_change_notifies_nobody(runner: Runner, notifier: RecordingNotifier) -> None:
     run_id = started(runner, CARDS)
     token = joined(runner, run_id)

@@ -220,19 +220,20 @@ class RunnerBase:
         """The phone of `token` in the session of `code`, in one read. NotFound: no session has
         the code (as run_by_code); Forbidden: the phone is not in that session."""
         with self._reading() as db:
-            return self._phone_of(db, code, token)
+            return self._phone_of(db, code, token)[1]
 
     def phone_view_in(self, code: str, token: str | None) -> PhoneView:
         """phone_in() and that phone's view, in one read (the phone's page)."""
         with self._reading() as db:
-            return self._phone_view(db, self._phone_of(db, code, token))  # the run is in the session
+            run, participant = self._phone_of(db, code, token)
+            return self._phone_view(db, participant, run)
 
-    def _phone_of(self, db: Session, code: str, token: str | None) -> Participant:
+    def _phone_of(self, db: Session, code: str, token: str | None) -> tuple[Run, Participant]:
         run = self._by_code(db, code)
         p = db.exec(_BY_TOKEN, params={"token": token}).first() if token else None
         if p is None or p.run_id != run.id:
             raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
-        return p
+        return run, p
 
     def version_of(self, run_id: int) -> int:
         """The run's version alone: whether a screen is still current, without reading it."""
@@ -246,8 +247,10 @@ class RunnerBase:
         with self._reading() as db:
             return self._phone_view(db, participant)
 
-    def _phone_view(self, db: Session, participant: Participant) -> PhoneView:
-        run = self._run(db, participant.run_id)
+    def _phone_view(self, db: Session, participant: Participant, run: Run | None = None) -> PhoneView:
+        """`run`: the participant's run, when the caller has just read it (the session's identity
+        map holds its rows weakly, so it would read the run again)."""
+        run = run if run is not None else self._run(db, participant.run_id)
         flow = self.flow_of(run)
         if run.status != RunStatus.live:
             return PhoneView(run=run, flow=flow, participant=participant, current=None)
