@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, or_, update
+from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
@@ -99,6 +99,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Built once: every tovholder request runs it (see app/views.py on statements built once).
+_LOGGED_IN = (
+    select(Facilitator)
+    .join(Login, col(Login.facilitator_id) == col(Facilitator.id))
+    .where(
+        Login.token_hash == bindparam("token_hash"),
+        col(Login.revoked_at).is_(None),
+        col(Login.created_at) > bindparam("oldest"),
+    )
+)
+
+
 class Accounts:
     """The tovholders' accounts and the first-start setup link."""
 
@@ -154,16 +166,7 @@ class Accounts:
             return None
         oldest = utcnow() - timedelta(seconds=LOGIN_MAX_AGE)
         with session_scope(self.read_engine) as db:
-            query = (
-                select(Facilitator)
-                .join(Login, col(Login.facilitator_id) == col(Facilitator.id))
-                .where(
-                    Login.token_hash == _token_hash(token),
-                    col(Login.revoked_at).is_(None),
-                    col(Login.created_at) > oldest,
-                )
-            )
-            return db.exec(query).first()
+            return db.exec(_LOGGED_IN, params={"token_hash": _token_hash(token), "oldest": oldest}).first()
 
     def end_login(self, token: str | None) -> None:
         if not token:
