@@ -44,10 +44,10 @@ async def join_download(url: str, code: str) -> dict[str, Any]:
             "name": "Kari",
             "unit": units[0] if units else "",
         }
-        sent = await http.post(f"/j/{code}", data=data)
-        count(f"POST /j/{code}", sent)
-        phone = await http.get(sent.headers["location"])
-        count(f"GET {sent.headers['location']}", phone)
+        phone = await http.post(f"/j/{code}", data=data)  # the reply is the phone's page
+        if phone.status_code != 200:
+            raise RuntimeError(f"POST /j/{code}: {phone.status_code}")
+        count(f"POST /j/{code}", phone)
         await assets(phone.text)
     return {
         "served": sum(f["served"] for f in files.values()),

@@ -4,7 +4,7 @@ One JSON command a line on stdin, one JSON reply a line on stdout (logs go to st
 
 - {"op": "join", "kind": "tov" | "floor", "urls": [...], "code": ..., "count": n, "first": i,
    "concurrency": c}: n phones join. A Tovholder phone joins as a browser does: GET /j/<code>, POST
-   /j/<code> (name, unit, CSRF), GET /p/<code> (the page it is sent to), socket connect with the
+   /j/<code> (name, unit, CSRF), whose reply is the phone's page, socket connect with the
    participant token, `sync` with the page's version. A floor phone connects and syncs.
 - {"op": "wait", "version": v, "t0": monotonic, "timeout": s}: until every phone shows version v
   or later; the reply has each phone's latency from t0 (the clock is the machine's monotonic
@@ -136,15 +136,11 @@ class Phone:
             "name": NAMES[self.index % len(NAMES)],
             "unit": units[self.index % len(units)] if units else "",
         }
+        # The join's reply is the phone's page (the page's script then shows /p/ in the address bar).
         async with self.http.post(f"{self.url}/j/{self.code}", data=form, allow_redirects=False) as r:
-            self.downloaded += len(await r.read())
-            if r.status != 303:
-                raise RuntimeError(f"POST /j: {r.status}")
-            where = r.headers["location"]
-        async with self.http.get(f"{self.url}{where}") as r:
             page = await r.read()
             if r.status != 200:
-                raise RuntimeError(f"GET {where}: {r.status}")
+                raise RuntimeError(f"POST /j: {r.status}")
         self.downloaded += len(page)
         found = VERSION.search(page.decode())
         shown = int(found.group(1)) if found else 0

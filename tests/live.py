@@ -115,7 +115,7 @@ class Phone:
         self.csrf = csrf_of(page.text)
         data = {"name": self.name or "", "unit": self.unit or "", "csrf_token": self.csrf}
         r = await self.http.post(f"/j/{self.code}", data=data)
-        assert r.status_code == 303, r.text
+        assert r.status_code == 200, r.text  # the phone's page
         self.screen = Screen(
             str(self.http.base_url).rstrip("/"), "phone", self.code, dict(self.http.cookies.items())
         )

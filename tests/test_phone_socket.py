@@ -25,6 +25,12 @@ def test_the_phone_reconnects_by_itself_after_a_restart(
         phone.goto(f"{server.url}/j/{code}")
         phone.get_by_role("button", name="Join").click()
         expect(phone.locator("#conn")).to_have_attribute("data-state", "online", timeout=WAIT)
+        # The join's reply is the phone's page; its address is the phone's, so a reload is no
+        # second join.
+        expect(phone).to_have_url(f"{server.url}/p/{code}")
+        phone.reload()
+        expect(phone.locator("#conn")).to_have_attribute("data-state", "online", timeout=WAIT)
+        assert phone.evaluate("document.body.dataset.role") == "phone"
         moved = tov.post(f"/runs/{run_id}/next")
         assert moved.status_code in (200, 303), moved.text
         expect(phone.locator("#phone h1")).not_to_have_text("You are in", timeout=WAIT)

@@ -171,7 +171,7 @@ def small_room(templates: Templates, tmp_path: Path) -> Iterator[InProcess]:
 def test_a_session_takes_at_most_its_maximum_of_participants(small_room: InProcess) -> None:
     _, code = start_run(small_room.login())
     for n in range(5):
-        assert join(small_room.client(), code, f"p{n}").status_code == 303
+        assert join(small_room.client(), code, f"p{n}").status_code == 200
     full = join(small_room.client(), code, "one too many")
     assert full.status_code == 409
     assert "full" in full.text
@@ -183,14 +183,35 @@ def test_a_room_of_forty_joins_freely_but_a_script_is_stopped(inproc: InProcess)
     joining again and again is refused long before a thousand."""
     _, code = start_run(inproc.login())
     for n in range(40):
-        assert join(inproc.client(), code, f"phone {n}").status_code == 303
+        assert join(inproc.client(), code, f"phone {n}").status_code == 200
     script = inproc.client()
-    answers = [join(script, code, f"bot {n}").status_code for n in range(60)]
+    answers = []
+    for n in range(60):
+        script.cookies.delete("tov_p")  # a new phone each time (with its cookie, it is the same one)
+        answers.append(join(script, code, f"bot {n}").status_code)
     assert 429 in answers
     assert participants(inproc) < 100
+    script.cookies.delete("tov_p")
     blocked = join(script, code, "bot")
     assert blocked.status_code == 429
     assert "Too many" in blocked.text
+
+
+def test_the_join_form_sent_again_shows_the_same_phone_and_makes_no_second(inproc: InProcess) -> None:
+    """The join's reply is the phone's page; sent again (a reload where no script ran to put /p/
+    in the address bar), the same form gives the same phone, not a second participant."""
+    _, code = start_run(inproc.login())
+    phone = inproc.client()
+    first = join(phone, code, "Kari")
+    assert first.status_code == 200 and 'data-role="phone"' in first.text
+    me = phone.cookies["tov_p"]
+    again = join(phone, code, "Kari")
+    assert again.status_code == 200 and 'data-role="phone"' in again.text
+    assert phone.cookies["tov_p"] == me
+    assert participants(inproc) == 1
+    other = inproc.client()
+    assert join(other, code, "Ola").status_code == 200
+    assert participants(inproc) == 2
 
 
 def test_p_answers_as_j_does_for_an_unknown_code_and_is_limited(inproc: InProcess) -> None:
@@ -219,8 +240,8 @@ def test_a_wrong_code_never_blocks_the_right_one(inproc: InProcess) -> None:
     assert 429 in statuses  # guessing is limited
     neighbour = inproc.client()  # same address
     assert neighbour.get(f"/j/{code}").status_code == 200
-    assert join(neighbour, code, "on time").status_code == 303
-    assert join(careless, code, "at last").status_code == 303
+    assert join(neighbour, code, "on time").status_code == 200
+    assert join(careless, code, "at last").status_code == 200
 
 
 def test_wrong_passwords_for_one_account_do_not_lock_out_another(inproc: InProcess) -> None:

@@ -24,6 +24,7 @@ from app.routes import fragment, page
 from app.routes.errors import error_response
 from app.runner import answer_input
 from app.security import csrf_token
+from app.views import PhoneView
 from exercises.base import N_
 
 router = APIRouter()
@@ -114,6 +115,14 @@ def join(
         or house.limits.blocked("join-session", clean)
     ):
         return error_response(request, 429, TOO_MANY)
+    token = request.cookies.get(PARTICIPANT_COOKIE)
+    if token:
+        # The same form sent again (a reload of the join's reply where no script ran): the phone
+        # it made, not a second one.
+        try:
+            return _phone_page(request, house.runner.phone_view_in(code, token))
+        except Refusal:
+            pass  # no phone in this session yet: it joins
     try:
         participant = house.runner.join(code, name, unit or None, most=house.settings.max_participants)
     except NotFound as exc:
@@ -135,7 +144,9 @@ def join(
         )
     house.limits.hit("join-address", address)
     house.limits.hit("join-session", clean)
-    response = RedirectResponse(f"/p/{clean}", status_code=303)
+    # The reply is the phone's page itself: one round trip sooner than a redirect to /p/. Its
+    # script puts /p/ in the address bar, so a reload asks for that page, not for a second join.
+    response = _phone_page(request, house.runner.phone_view(participant))
     response.set_cookie(
         PARTICIPANT_COOKIE,
         participant.token,
@@ -158,6 +169,10 @@ def phone(request: Request, house: HouseDep, code: str) -> Response:
         return _unknown_code(request, house, code, exc)
     except Refusal:  # no phone, or one of another session: it joins this one first
         return RedirectResponse(f"/j/{normalise_code(code)}", status_code=303)
+    return _phone_page(request, view)
+
+
+def _phone_page(request: Request, view: PhoneView) -> Response:
     return page(
         request,
         "phone/phone.html",

@@ -304,6 +304,11 @@
 
   document.addEventListener("htmx:after:process", function (e) { init(e.target); });  // htmx 2: htmx:load
   if (role === "projector" || role === "console") document.addEventListener("keydown", onKey);
+  // The phone's page can come as the reply to the join form (/j/CODE): the address bar then says
+  // /p/CODE, so a reload or a bookmark asks for the phone's page, never for a second join.
+  if (role === "phone" && run && window.history && history.replaceState && location.pathname.indexOf("/j/") === 0) {
+    history.replaceState(null, "", "/p/" + encodeURIComponent(run));
+  }
   init(body);
   setInterval(tick, 1000);
   if (run && (role === "projector" || role === "console" || role === "phone")) connect();
