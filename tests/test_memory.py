@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
+import threading
 import time
 
 import pytest
+import socketio
+import uvicorn
 
 from app.memory import Trimmer, malloc_trim
+from tests.harness import free_port
 from tests.inprocess import InProcess
 
 glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
@@ -95,3 +99,47 @@ def test_the_server_trims_after_a_join(inproc: InProcess) -> None:
     while trimmer.trims == before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert trimmer.trims == before + 1
+
+
+@pytest.mark.server
+def test_a_phones_socket_keeps_neither_its_cookies_nor_the_request_body_reader(inproc: InProcess) -> None:
+    """socket.io keeps each connection's request (its environ) as long as the socket: once the
+    phone is admitted, the phone's cookies (its token) and engine.io's body reader (an object of
+    a class made per request, about 2.5 KiB) are let go. The app served by a real uvicorn, here."""
+    runner = inproc.house.runner
+    run = runner.create_run("reflection", "en", None)
+    token = runner.join(run.code, "Kari").token
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(inproc.asgi, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+
+    async def phone() -> list[dict[str, object]]:
+        client = socketio.AsyncClient(reconnection=False)
+        for _ in range(200):  # the server is up within a second or two
+            try:
+                await client.connect(
+                    f"http://127.0.0.1:{port}",
+                    headers={"Cookie": f"tov_p={token}"},
+                    transports=["websocket"],
+                    auth={"role": "phone", "run": run.code},
+                    wait_timeout=10,
+                )
+                break
+            except socketio.exceptions.ConnectionError:
+                await asyncio.sleep(0.05)
+        assert client.connected
+        kept = [dict(e) for e in inproc.house.realtime.sio.environ.values()]
+        await client.disconnect()
+        return kept
+
+    try:
+        kept = asyncio.run(phone())
+    finally:
+        server.should_exit = True
+        serving.join(10)
+    assert len(kept) == 1
+    assert "HTTP_COOKIE" not in kept[0] and "wsgi.input" not in kept[0]
+    assert kept[0]["REQUEST_METHOD"] == "GET"  # the rest of the request is still there

@@ -30,6 +30,15 @@ def _cookies(environ: dict[str, Any]) -> dict[str, str]:
     return {k: m.value for k, m in jar.items()}
 
 
+def _forget(environ: dict[str, Any]) -> None:
+    """What the connection's request carried and nothing needs once it is admitted or refused:
+    kept, it lives as long as the socket (socket.io keeps the request's environ). The request
+    body's reader is an object of a class engine.io makes for each request (about 2.5 KiB a
+    phone, with the class); the cookies carry the phone's token."""
+    environ.pop("wsgi.input", None)
+    environ.pop("HTTP_COOKIE", None)
+
+
 def _phone_locale(environ: dict[str, Any], cookies: dict[str, str], asked: object) -> str:
     """The language the phone asked for, else its language cookie, else its browser's."""
     if asked:
@@ -86,6 +95,7 @@ def install(house: House) -> None:
         data = auth_data if isinstance(auth_data, dict) else {}
         try:
             admitted = await asyncio.to_thread(admit, data, environ)
+            _forget(environ)
         except Exception:  # a lone surrogate in a token, say: refused, and said once
             log.warning("socket connection refused: malformed auth", exc_info=True)
             return False
