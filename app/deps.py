@@ -58,8 +58,14 @@ def owned_run(run_id: int, request: Request, house: HouseDep) -> Run:
     return house.runner.get_run(run_id, current_facilitator(request).id)
 
 
+def owns_run(run_id: int, request: Request, house: HouseDep) -> None:
+    """owned_run's check alone, for a route that reads the session its own way (a control, a
+    screen): it reads the session's owner, not the whole row with its flow."""
+    house.runner.check_owner(run_id, current_facilitator(request).id)
+
+
 OwnedRun = Annotated[Run, Depends(owned_run)]
-Owned = Depends(owned_run)  # for a route that needs only the check, with `run_id` of its own
+Owned = Depends(owns_run)  # for a route that needs only the check, with `run_id` of its own
 Csrf = Depends(check_csrf)
 
 

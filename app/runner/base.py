@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, update
@@ -37,6 +38,21 @@ def refused_as_input() -> Iterator[None]:
 _BY_CODE = select(Run).where(Run.code == bindparam("code"))
 _BY_TOKEN = select(Participant).where(Participant.token == bindparam("token"))
 _VERSION = select(Run.version).where(Run.id == bindparam("run_id"))
+
+
+@cache
+def _compare_and_set(names: tuple[str, ...]) -> Any:
+    """The run's compare-and-set for one set of columns (names[0] is "version"), built once: it
+    reads back what it stored (RETURNING)."""
+    return (
+        update(Run)
+        .where(col(Run.id) == bindparam("run_id"), col(Run.version) == bindparam("expected"))
+        .values({name: bindparam(f"new_{name}") for name in names})
+        .returning(*(getattr(Run, name) for name in names))
+    )
+
+
+_OWNER = select(Run.id, Run.facilitator_id).where(Run.id == bindparam("run_id"))
 _NAMES = (
     select(Participant.display_name)
     .where(Participant.run_id == bindparam("run_id"), col(Participant.display_name).is_not(None))
@@ -100,12 +116,11 @@ class RunnerBase:
         whatever the caller added to this transaction. Two tabs cannot both move the same step,
         nor act on a step the other has already moved past."""
         version = run.version if expected_version is None else expected_version
-        names = ["version", *values]
+        names = ("version", *values)
+        params = {f"new_{name}": value for name, value in values.items()}
         written = db.execute(
-            update(Run)
-            .where(col(Run.id) == run.id, col(Run.version) == version)
-            .values(version=version + 1, **values)
-            .returning(*(getattr(Run, name) for name in names))  # what was stored, as read back
+            _compare_and_set(names),
+            {"run_id": run.id, "expected": version, "new_version": version + 1, **params},
         ).first()
         if written is None:
             db.rollback()
@@ -134,6 +149,14 @@ class RunnerBase:
         if facilitator_id is not None and run.facilitator_id != facilitator_id:
             raise NotFound(N_("There is no such session."))
         return run
+
+    def check_owner(self, run_id: int, facilitator_id: int | None) -> None:
+        """NotFound unless the run is that tovholder's (as get_run with `facilitator_id`), read
+        without the run's row."""
+        with self._reading() as db:
+            owner = db.exec(_OWNER, params={"run_id": run_id}).first()
+        if owner is None or (facilitator_id is not None and owner[1] != facilitator_id):
+            raise NotFound(N_("There is no such session."))
 
     def run_by_code(self, code: str) -> Run:
         with self._reading() as db:
