@@ -87,7 +87,7 @@ def join_page(request: Request, house: HouseDep, code: str) -> Response:
     if house.limits.blocked("wrong-code", *_code_key(request, code)):
         return error_response(request, 429, TOO_MANY)
     try:
-        run = house.runner.run_by_code(code)
+        run, units = house.runner.join_form(code)
     except NotFound as exc:
         return _unknown_code(request, house, code, exc)
     token = request.cookies.get(PARTICIPANT_COOKIE)
@@ -97,7 +97,7 @@ def join_page(request: Request, house: HouseDep, code: str) -> Response:
                 return RedirectResponse(f"/p/{run.code}", status_code=303)
         except Refusal:
             pass
-    return page(request, "phone/join.html", run=run, code=run.code, units=house.runner.units_of(run))
+    return page(request, "phone/join.html", run=run, code=run.code, units=units)
 
 
 @router.post("/j/{code}", dependencies=[Csrf])

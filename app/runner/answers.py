@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from app.errors import Conflict, InvalidInput, Refusal
 from app.models import Answer, Participant, Run, RunStatus
-from app.runner.base import refused_as_input
+from app.runner.base import COUNT_PHONES, refused_as_input
 from app.runner.moderation import Moderation
 from app.views import PhoneView
 from exercises import AnswerInvalid
@@ -88,18 +88,23 @@ class Answers(Moderation):
     def join(
         self, code: str, display_name: str | None = None, unit: str | None = None, most: int | None = None
     ) -> Participant:
-        """A new phone in the session of `code`; `most`: refused when it has that many already."""
-        run = self.run_by_code(code)
-        if run.status == RunStatus.closed:
-            raise Conflict(N_("This session has ended. Thank you for taking part!"))
-        name = None
-        if display_name and display_name.strip():
-            try:
-                name = clean_text(display_name, max_length=40, single_line=True)
-            except AnswerInvalid as exc:
-                if exc.params:  # too long; a name of nothing visible joins without a name
-                    raise InvalidInput(N_("A name is at most 40 characters.")) from None
-        return self.add_participant(run, name, self._unit_for(run, unit), most=most)
+        """A new phone in the session of `code`; `most`: refused when it has that many already.
+        Found, checked, counted and stored in one transaction."""
+        with self._session() as db:
+            run = self._by_code(db, code)
+            if run.status == RunStatus.closed:
+                raise Conflict(N_("This session has ended. Thank you for taking part!"))
+            name = None
+            if display_name and display_name.strip():
+                try:
+                    name = clean_text(display_name, max_length=40, single_line=True)
+                except AnswerInvalid as exc:
+                    if exc.params:  # too long; a name of nothing visible joins without a name
+                        raise InvalidInput(N_("A name is at most 40 characters.")) from None
+            unit = self._unit_for(unit, self._units(db, run))
+            participant = self._insert_participant(db, run, name, unit, most)
+        self.notifier.notify(participant.run_id, "people")
+        return participant
 
     def add_participant(
         self, run: Run, display_name: str | None, unit: str | None, most: int | None = None
@@ -107,6 +112,20 @@ class Answers(Moderation):
         """A new phone in the run, with a name and unit already checked (by `join`, or the demo);
         `most`: refused when the run has that many already, counted in the same transaction."""
         assert run.id is not None
+        with self._session() as db:
+            participant = self._insert_participant(db, run, display_name, unit, most)
+        self.notifier.notify(run.id, "people")
+        return participant
+
+    @staticmethod
+    def _insert_participant(
+        db: Session, run: Run, display_name: str | None, unit: str | None, most: int | None
+    ) -> Participant:
+        assert run.id is not None
+        if most is not None:
+            count = db.exec(COUNT_PHONES, params={"run_id": run.id}).one()
+            if count >= most:
+                raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
         participant = Participant(
             run_id=run.id,
             token=secrets.token_urlsafe(24),
@@ -114,20 +133,12 @@ class Answers(Moderation):
             unit=unit,
             public_id=secrets.token_urlsafe(6),
         )
-        with self._session() as db:
-            if most is not None:
-                count = db.exec(
-                    select(func.count()).select_from(Participant).where(Participant.run_id == run.id)
-                ).one()
-                if count >= most:
-                    raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
-            db.add(participant)
-            db.commit()  # the session keeps what it flushed (expire_on_commit=False): the id is set
-        self.notifier.notify(run.id, "people")
+        db.add(participant)
+        db.commit()  # the session keeps what it flushed (expire_on_commit=False): the id is set
         return participant
 
-    def _unit_for(self, run: Run, unit: str | None) -> str | None:
-        units = self.units_of(run)
+    @staticmethod
+    def _unit_for(unit: str | None, units: list[str]) -> str | None:
         if not units:
             return None
         if not unit:

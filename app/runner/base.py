@@ -58,7 +58,7 @@ _NAMES = (
     .where(Participant.run_id == bindparam("run_id"), col(Participant.display_name).is_not(None))
     .order_by(col(Participant.id))
 )
-_COUNT = select(func.count()).select_from(Participant).where(Participant.run_id == bindparam("run_id"))
+COUNT_PHONES = select(func.count()).select_from(Participant).where(Participant.run_id == bindparam("run_id"))
 _OWN = (
     select(Answer.payload)
     .where(Answer.participant_id == bindparam("participant_id"), Answer.step_id == bindparam("step_id"))
@@ -188,7 +188,7 @@ class RunnerBase:
             run = self._run(db, run_id)
             flow = self.flow_of(run)
             names = db.exec(_NAMES, params={"run_id": run_id}).all()
-            count = db.exec(_COUNT, params={"run_id": run_id}).one()
+            count = db.exec(COUNT_PHONES, params={"run_id": run_id}).one()
             live = run.status == RunStatus.live
             current = self.reader.step_view(db, run, flow, run.step_index) if live else None
             following = next_on(flow, run.step_index if live else -1, +1)
@@ -292,8 +292,19 @@ class RunnerBase:
         if run.team_id is None or not self.flow_of(run).uses_units:
             return []
         with self._reading() as db:
-            team = db.get(Team, run.team_id)
+            return self._units(db, run)
+
+    def _units(self, db: Session, run: Run) -> list[str]:
+        if run.team_id is None or not self.flow_of(run).uses_units:
+            return []
+        team = db.get(Team, run.team_id)
         return list(team.units) if team else []
+
+    def join_form(self, code: str) -> tuple[Run, list[str]]:
+        """The run of `code` and the units its join form offers, in one read."""
+        with self._reading() as db:
+            run = self._by_code(db, code)
+            return run, self._units(db, run)
 
     def _on_screen(self, run: Run, step_id: str, refusal: str) -> Step:
         """The run's step `step_id`, if it is the one on the screen; else Conflict(refusal)."""
