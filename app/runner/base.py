@@ -38,6 +38,18 @@ def refused_as_input() -> Iterator[None]:
 _BY_CODE = select(Run).where(Run.code == bindparam("code"))
 _BY_TOKEN = select(Participant).where(Participant.token == bindparam("token"))
 _VERSION = select(Run.version).where(Run.id == bindparam("run_id"))
+_OWNER = select(Run.id, Run.facilitator_id).where(Run.id == bindparam("run_id"))
+_NAMES = (
+    select(Participant.display_name)
+    .where(Participant.run_id == bindparam("run_id"), col(Participant.display_name).is_not(None))
+    .order_by(col(Participant.id))
+)
+COUNT_PHONES = select(func.count()).select_from(Participant).where(Participant.run_id == bindparam("run_id"))
+_OWN = (
+    select(Answer.payload)
+    .where(Answer.participant_id == bindparam("participant_id"), Answer.step_id == bindparam("step_id"))
+    .order_by(col(Answer.seq))
+)
 
 
 @cache
@@ -51,19 +63,6 @@ def _compare_and_set(names: tuple[str, ...]) -> Any:
         .returning(*(getattr(Run, name) for name in names))
     )
 
-
-_OWNER = select(Run.id, Run.facilitator_id).where(Run.id == bindparam("run_id"))
-_NAMES = (
-    select(Participant.display_name)
-    .where(Participant.run_id == bindparam("run_id"), col(Participant.display_name).is_not(None))
-    .order_by(col(Participant.id))
-)
-COUNT_PHONES = select(func.count()).select_from(Participant).where(Participant.run_id == bindparam("run_id"))
-_OWN = (
-    select(Answer.payload)
-    .where(Answer.participant_id == bindparam("participant_id"), Answer.step_id == bindparam("step_id"))
-    .order_by(col(Answer.seq))
-)
 
 class Notifier(Protocol):
     def notify(self, run_id: int, what: str) -> None: ...
@@ -289,9 +288,7 @@ class RunnerBase:
 
     def units_of(self, run: Run) -> list[str]:
         """The units a participant picks from on joining: the team's, when the flow uses units."""
-        if run.team_id is None or not self.flow_of(run).uses_units:
-            return []
-        with self._reading() as db:
+        with self._reading() as db:  # reads nothing when the flow uses no units
             return self._units(db, run)
 
     def _units(self, db: Session, run: Run) -> list[str]:
