@@ -689,6 +689,30 @@ def test_the_same_key_from_eight_threads_is_stored_once(racing: Racing, attempt:
     assert racing.rows("SELECT count(*), count(DISTINCT idempotency_key) FROM answer") == [(1, 1)]
 
 
+@pytest.mark.parametrize("attempt", range(3))
+def test_eight_tabs_moving_onto_a_step_that_keeps_its_opening_state_store_it_once(
+    racing: Racing, attempt: int
+) -> None:
+    """The groups step keeps the split it opened with, stored in the move's own transaction: of
+    eight tabs pressing Next at once, one moves and stores it, the others are told the session
+    moved on, and nothing of theirs is stored."""
+    steps = [step("intro", "talk"), step("split", "groups"), step("end", "talk")]
+    data = {**FLOW_DATA, "name": "split", "duration_minutes": 15, "steps": steps}
+    runner = Runner(racing.engine, {"split": validate_flow(data, REGISTRY)}, REGISTRY, QuietNotifier())
+    run = runner.create_run("split", "en", None)
+    assert run.id is not None
+    for _ in range(6):
+        runner.join(run.code)
+    version = runner.move(run.id, +1).version
+    run_id = run.id
+    outcomes = in_threads(8, lambda _: runner.move(run_id, +1, expected_version=version))
+    assert sum(1 for o in outcomes if not isinstance(o, BaseException)) == 1, outcomes
+    assert all(isinstance(o, Conflict) for o in outcomes if isinstance(o, BaseException)), outcomes
+    assert racing.rows("SELECT count(*) FROM step_state WHERE step_id = 'split'") == [(1,)]
+    now = runner.get_run(run_id)
+    assert (now.step_index, now.version) == (1, version + 1)
+
+
 @pytest.mark.parametrize("attempt", range(5))
 def test_eight_different_keys_at_once_for_three_cards_store_exactly_three(
     racing: Racing, attempt: int

@@ -64,6 +64,9 @@ def _compare_and_set(names: tuple[str, ...]) -> Any:
     )
 
 
+CONFLICT = N_("The session moved on in another window; this page now shows where it is.")
+
+
 class Notifier(Protocol):
     def notify(self, run_id: int, what: str) -> None: ...
 
@@ -123,7 +126,7 @@ class RunnerBase:
         ).first()
         if written is None:
             db.rollback()
-            raise Conflict(N_("The session moved on in another window; this page now shows where it is."))
+            raise Conflict(CONFLICT)
         db.commit()
         for name, value in zip(names, written, strict=True):
             set_committed_value(run, name, value)

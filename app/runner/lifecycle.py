@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.flows import Flow
 from app.models import Run, RunStatus, StepState, utcnow
-from app.runner.base import RunnerBase, next_on
+from app.runner.base import CONFLICT, RunnerBase, next_on
 from exercises.base import N_
 
 log = logging.getLogger(__name__)
@@ -87,29 +87,31 @@ class Lifecycle(RunnerBase):
                 )
                 if run.started_at is None:
                     values["started_at"] = utcnow()
+                self._settle_state(db, run, flow, target)  # stored with the move, or not at all
             run = self._change(db, run, expected_version, **values)
-        if target >= 0:
-            self._settle_state(run, flow, target)
         log.info("step moved", extra={"run_id": run_id, "step_index": run.step_index})
         self.notifier.notify(run_id, "step")
         return run
 
-    def _settle_state(self, run: Run, flow: Flow, index: int) -> None:
+    def _settle_state(self, db: Session, run: Run, flow: Flow, index: int) -> None:
         """A step the tovholder acts on keeps the state it opened with (the groups as split when
-        the step came up), so people who join later do not reshuffle everyone."""
+        the step came up), so people who join later do not reshuffle everyone. Added to the
+        move's own transaction: the phones' push, after its commit, finds it."""
         step = flow.steps[index]
         exercise = self.registry[step.exercise]
         if not exercise.has_actions or not exercise.settles_state_on_open:
             return
-        with self._session() as db:
-            if self.reader.state(db, run, step.id) is not None:
-                return
-            ctx = self.reader.context(db, run, flow, step)
-            db.add(StepState(run_id=run.id or 0, step_id=step.id, data=dict(ctx.state)))
-            try:
-                db.commit()
-            except IntegrityError:
-                db.rollback()  # another tab opened the step at the same moment: its state stands
+        if self.reader.state(db, run, step.id) is not None:
+            return
+        ctx = self.reader.context(db, run, flow, step)
+        db.add(StepState(run_id=run.id or 0, step_id=step.id, data=dict(ctx.state)))
+        try:
+            db.flush()
+        except IntegrityError:
+            # Another tab opened the step at the same moment (PostgreSQL): it moved the run too,
+            # so this move is stale, as the compare-and-set would find.
+            db.rollback()
+            raise Conflict(CONFLICT) from None
 
     def set_revealed(self, run_id: int, revealed: bool, expected_version: int | None = None) -> Run:
         with self._session() as db:
