@@ -91,15 +91,17 @@ class House:
 
     async def render_pushes(
         self, run_id: int, kinds: frozenset[str], locales: frozenset[str]
-    ) -> AsyncIterator[Push]:
+    ) -> AsyncIterator[list[Push]]:
         """The realtime layer's callback: one render per audience, the phones' first (read on
-        their own, once per language a connected phone uses), off the event loop."""
+        their own, once per language a connected phone uses), off the event loop. The phones'
+        pushes are one batch (every group's at once), the projector's and console's the next."""
         if locales and ("step" in kinds or "action" in kinds):
-            for push in await asyncio.to_thread(self._phone_pushes, run_id, kinds, locales):
-                yield push
+            yield await asyncio.to_thread(self._phone_pushes, run_id, kinds, locales)
         version, stage, console = await asyncio.to_thread(self._tovholder_screens, run_id)
-        yield Push(room(run_id, "projector"), "stage", stage, version)
-        yield Push(room(run_id, "console"), "console", console, version)
+        yield [
+            Push(room(run_id, "projector"), "stage", stage, version),
+            Push(room(run_id, "console"), "console", console, version),
+        ]
 
     def _tovholder_screens(self, run_id: int) -> tuple[int, str, str]:
         """The projector's stage and the console, read and drawn in one hop; kept as the run's
@@ -127,9 +129,9 @@ class House:
         pushes: list[Push] = []
         if "step" in kinds or (current is not None and not current.takes_answers):
             # A fresh screen (nobody has answered here): drawn once per audience and language.
-            for ids, screen in screens.phone_screens_broadcast(run, flow, current):
-                for locale in sorted(locales):
-                    html = screens.phone_html(self.env, screen, locale)
+            fresh = screens.phone_screens_broadcast(run, flow, current)
+            for locale in sorted(locales):
+                for ids, html in screens.broadcast_html(self.env, fresh, locale):
                     to = (
                         room(run.id, "phones", locale)
                         if ids is None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from app.flows import Flow
@@ -129,14 +130,44 @@ def console_html(env: jinja2.Environment, view: RunView, *, join_url: str) -> st
     )
 
 
-def phone_html(env: jinja2.Environment, screen: PhoneScreen, locale: str, csrf_token: str = "") -> str:
+def phone_html(
+    env: jinja2.Environment,
+    screen: PhoneScreen,
+    locale: str,
+    csrf_token: str = "",
+    template: str = "phone/_phone.html",
+    **extra: Any,
+) -> str:
     return render(
         env,
-        "phone/_phone.html",
+        template,
         locale,
         screen=screen,
         run=screen.run,
         fallback_locale=screen.fallback_locale,
         csrf_token=csrf_token,
         now=utcnow(),
+        **extra,
     )
+
+
+# Where each audience's part goes in a screen drawn once for all; our own text, in no template.
+_SLOT = "\x00tovholder:audience\x00"
+
+
+def broadcast_html(
+    env: jinja2.Environment, screens: list[tuple[tuple[str, ...] | None, PhoneScreen]], locale: str
+) -> list[tuple[tuple[str, ...] | None, str]]:
+    """phone_screens_broadcast()'s screens as HTML in `locale`. Where the exercise's audiences
+    share the screen around its part (`audiences_share_frame`), that is drawn once and each
+    audience's part put into it; the result is the same as drawing each screen whole."""
+    sv = screens[0][1].current
+    if len(screens) > 1 and sv is not None and sv.exercise.audiences_share_frame:
+        frame = phone_html(env, screens[0][1], locale, audience_part=Markup(_SLOT))
+        before, slot, after = frame.partition(_SLOT)
+        if slot and _SLOT not in after:
+            return [
+                (ids, before + phone_html(env, screen, locale, template="phone/_part.html") + after)
+                for ids, screen in screens
+            ]
+    return [(ids, phone_html(env, screen, locale)) for ids, screen in screens]

@@ -235,6 +235,10 @@ class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
     # from who is there), so later joiners change nothing. False where that state needs nothing
     # of the room (grouping: no groups yet): opening the step then reads nothing.
     settles_state_on_open: ClassVar[bool] = True
+    # Its audiences' phone screens differ in its phone.html alone (a group's names), not in the
+    # form or anything around it: a step that opens draws the screen around once, and each
+    # audience's part into it (500 groups of an all-hands are 500 small parts, not 500 pages).
+    audiences_share_frame: ClassVar[bool] = False
 
     # --- its folder ---------------------------------------------------------------------------
 

@@ -297,6 +297,28 @@ def test_a_type_defined_here_renders_on_every_screen_and_in_the_exports(
     assert "## 2. thumb\n\n*Answers: 2*\n\n- up: 1\n- down: 1\n" in markdown
 
 
+def test_audiences_that_share_the_frame_get_the_screens_drawn_whole(migrated_engine: Engine) -> None:
+    """A step whose audiences share the screen around their part (the groups) is drawn once, each
+    group's part put into it: every group's screen, and the late joiners', is byte for byte the
+    screen drawn whole for it, names escaped, in any language."""
+    registry = build_registry()
+    assert registry["groups"].audiences_share_frame
+    s = start(migrated_engine, registry, "groups", people=14)
+    s.runner.join(s.code, "<script>alert(1)</script> Late")  # after the split: in no group
+    run, flow, current = s.runner.open_step(s.run_id)
+    fresh = screens.phone_screens_broadcast(run, flow, current)
+    assert len(fresh) >= 5 and fresh[-1][0] is not None and len(fresh[-1][0]) == 1
+    env = make_env(registry)
+    for locale in ("en", "nb"):
+        drawn = screens.broadcast_html(env, fresh, locale)
+        whole = [(ids, screens.phone_html(env, screen, locale)) for ids, screen in fresh]
+        assert drawn == whole
+        assert len({html for _ids, html in drawn}) == len(fresh)  # each group its own screen
+    late = drawn[-1][1]
+    assert "&lt;script&gt;" not in late and "<script>" not in late  # the late see no names
+    assert sum(html.count("<li>Person") for _ids, html in drawn) == 14  # first names, each once
+
+
 def test_a_shipped_type_that_keeps_no_time_gets_the_step_timer(
     thumbs_folder: Path, migrated_engine: Engine
 ) -> None:

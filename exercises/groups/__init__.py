@@ -180,6 +180,7 @@ class Groups(NoAnswers[GroupsSettings, GroupsResult]):
     settings_model = GroupsSettings
     result_model = GroupsResult
     has_actions = True
+    audiences_share_frame = True  # NoAnswers: the screen around the group is the same for all
 
     def initial_state(self, settings: GroupsSettings, ctx: StepContext) -> dict[str, Any]:
         return _state(split(ctx.members, settings.size, settings.mode), len(settings.roles))
