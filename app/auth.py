@@ -111,6 +111,19 @@ _LOGGED_IN = (
 )
 
 
+# Whose login it is, and whose session: a control's check in one read (Accounts.controls).
+_CONTROLS = select(
+    select(Login.facilitator_id)
+    .where(
+        Login.token_hash == bindparam("token_hash"),
+        col(Login.revoked_at).is_(None),
+        col(Login.created_at) > bindparam("oldest"),
+    )
+    .scalar_subquery(),
+    Run.facilitator_id,
+).where(Run.id == bindparam("run_id"))
+
+
 class Accounts:
     """The tovholders' accounts and the first-start setup link."""
 
@@ -167,6 +180,23 @@ class Accounts:
         oldest = utcnow() - timedelta(seconds=LOGIN_MAX_AGE)
         with session_scope(self.read_engine) as db:
             return db.exec(_LOGGED_IN, params={"token_hash": _token_hash(token), "oldest": oldest}).first()
+
+    def controls(self, token: str | None, run_id: int) -> bool | None:
+        """Whether the login of `token` may control the session `run_id`: None when there is no
+        login that has not ended, else whether the session is that tovholder's (a session that
+        does not exist is nobody's). One read, on a connection without an ORM session: it comes
+        before every control, on the way to the phones' push."""
+        if not token:
+            return None
+        oldest = utcnow() - timedelta(seconds=LOGIN_MAX_AGE)
+        with self.read_engine.connect() as conn:
+            row = conn.execute(
+                _CONTROLS, {"token_hash": _token_hash(token), "oldest": oldest, "run_id": run_id}
+            ).first()
+        if row is None:  # no such session: still, a browser without a login is sent to log in
+            return None if self.logged_in(token) is None else False
+        who, owner = row
+        return None if who is None else who == owner
 
     def end_login(self, token: str | None) -> None:
         if not token:

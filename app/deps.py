@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app import auth, i18n
+from app.errors import NotFound
 from app.house import House
 from app.models import Facilitator, Run
 from app.security import check_csrf
+from exercises.base import N_
 
 PARTICIPANT_COOKIE = "tov_p"
 LANG_COOKIE = "tov_lang"
@@ -62,6 +64,17 @@ def owns_run(run_id: int, request: Request, house: HouseDep) -> None:
     """owned_run's check alone, for a route that reads the session its own way (a control, a
     screen): it reads the session's owner, not the whole row with its flow."""
     house.runner.check_owner(run_id, current_facilitator(request).id)
+
+
+def check_control(run_id: int, request: Request) -> None:
+    """owns_run for a control, in one read. The control's route calls it in the worker-thread
+    hop of the change itself (app/routes/console.py), not as a dependency: one hop before the
+    change is stored and the phones' push, not two."""
+    allowed = get_house(request).accounts.controls(login_token(request), run_id)
+    if allowed is None:
+        raise LoginRequired
+    if not allowed:
+        raise NotFound(N_("There is no such session."))
 
 
 OwnedRun = Annotated[Run, Depends(owned_run)]

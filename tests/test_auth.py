@@ -321,15 +321,47 @@ def test_another_tovholders_run_is_404(
     assert "There is no such session." in r.text
 
 
-@pytest.mark.parametrize("action", ["next", "reveal", "timer", "close"])
+def _controls() -> list[str]:
+    """Every control's address (the console's POST routes), its other parameters filled in."""
+    from fastapi.routing import APIRoute
+
+    from app.routes import console
+
+    paths = [r.path for r in console.router.routes if isinstance(r, APIRoute) and "POST" in r.methods]
+    assert len(paths) >= 11
+    filled = {"{step_id}": "s1", "{action}": "split", "{answer_id}": "1"}
+    for name, value in filled.items():
+        paths = [p.replace(name, value) for p in paths]
+    return paths
+
+
+@pytest.mark.parametrize("control", _controls())
 def test_another_tovholders_run_cannot_be_controlled(
-    shared_inproc: InProcess, two_tovholders: tuple[httpx.Client, httpx.Client], action: str
+    shared_inproc: InProcess, two_tovholders: tuple[httpx.Client, httpx.Client], control: str
 ) -> None:
+    """Every control checks the login and the owner (in the change's own hop): another
+    tovholder's is 404 and changes nothing; a session that does not exist is 404 as well."""
     owner, other = two_tovholders
     run_id, _ = start_run(owner)
     before = run_row(shared_inproc, run_id)
-    r = other.post(f"/runs/{run_id}/{action}", data={"seconds": "60"})
-    assert r.status_code == 404
+    r = other.post(control.replace("{run_id}", str(run_id)), data={"seconds": "60", "words": "x"})
+    assert r.status_code == 404, r.text
+    assert "There is no such session." in r.text
+    assert run_row(shared_inproc, run_id) == before
+    assert other.post(control.replace("{run_id}", "999999"), data={"seconds": "60"}).status_code == 404
+
+
+@pytest.mark.parametrize("control", ["/runs/{run_id}/next", "/runs/{run_id}/word-filter"])
+def test_a_login_that_ended_cannot_control_its_own_run(shared_inproc: InProcess, control: str) -> None:
+    browser = login(shared_inproc)
+    run_id, _ = start_run(browser)
+    before = run_row(shared_inproc, run_id)
+    cookies = dict(browser.cookies)
+    assert browser.post("/logout").status_code in (200, 303)
+    for name, value in cookies.items():  # the browser keeps its signed cookie: the login ended
+        browser.cookies.set(name, value)
+    r = browser.post(control.replace("{run_id}", str(run_id)), headers={"HX-Request": "true"})
+    assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/login")
     assert run_row(shared_inproc, run_id) == before
 
 

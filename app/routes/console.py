@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from app.deps import Csrf, FormFields, HouseDep, Owned, is_htmx
+from app.deps import Csrf, FormFields, HouseDep, Owned, check_control, is_htmx
 from app.errors import Conflict, Refusal
 from app.house import House
 from app.routes import fragment, page
@@ -70,12 +70,18 @@ def projector(request: Request, house: HouseDep, run_id: int) -> Response:
 async def _region(
     request: Request, house: House, run_id: int, region: str, change: Callable[[], object]
 ) -> Response:
-    """Make the change, then answer with the region it came from. A stale version is not an error
-    for the person: the reply (409) shows where the run now is. The reply waits for the change's
-    push, so the phones get theirs first and the console drawn for it serves the reply too."""
+    """Check the login and the session's owner, and make the change, in one worker-thread hop;
+    then answer with the region it came from. A stale version is not an error for the person:
+    the reply (409) shows where the run now is. The reply waits for the change's push, so the
+    phones get theirs first and the console drawn for it serves the reply too."""
+
+    def checked_change() -> None:
+        check_control(run_id, request)  # LoginRequired or NotFound, before anything changes
+        change()
+
     status = 200
     try:
-        await asyncio.to_thread(change)
+        await asyncio.to_thread(checked_change)
     except Conflict:
         status = 409
     if not is_htmx(request):
@@ -86,30 +92,33 @@ async def _region(
     return fragment(await asyncio.to_thread(house.region_html, run_id, region, reuse), status)
 
 
-# The controls, one address each: no address here can take another route's request.
+# The controls, one address each: no address here can take another route's request. Each goes
+# through _region, which checks the login and the owner in the change's own hop (check_control):
+# hence no `Owned` among their dependencies (tests/test_auth.py tries every one with another
+# tovholder's login and with none).
 
 
-@router.post("/runs/{run_id}/next", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/next", dependencies=[Csrf])
 async def next_step(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
     return await _region(
         request, house, run_id, form.region, lambda: house.runner.move(run_id, +1, form.version)
     )
 
 
-@router.post("/runs/{run_id}/back", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/back", dependencies=[Csrf])
 async def back(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
     return await _region(
         request, house, run_id, form.region, lambda: house.runner.move(run_id, -1, form.version)
     )
 
 
-@router.post("/runs/{run_id}/reveal", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/reveal", dependencies=[Csrf])
 async def reveal(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
     change = partial(house.runner.set_revealed, run_id, True, form.version)
     return await _region(request, house, run_id, form.region, change)
 
 
-@router.post("/runs/{run_id}/hide", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/hide", dependencies=[Csrf])
 async def hide(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
     change = partial(house.runner.set_revealed, run_id, False, form.version)
     return await _region(request, house, run_id, form.region, change)
@@ -119,7 +128,7 @@ class JoinControl(Control):
     shown: bool = True
 
 
-@router.post("/runs/{run_id}/join-code", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/join-code", dependencies=[Csrf])
 async def join_code(
     request: Request, house: HouseDep, run_id: int, form: Annotated[JoinControl, Form()]
 ) -> Response:
@@ -128,20 +137,20 @@ async def join_code(
     return await _region(request, house, run_id, form.region, change)
 
 
-@router.post("/runs/{run_id}/timer", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/timer", dependencies=[Csrf])
 async def timer(request: Request, house: HouseDep, run_id: int, form: TimerForm) -> Response:
     change = partial(house.runner.set_timer, run_id, form.seconds or None, form.version)
     return await _region(request, house, run_id, form.region, change)
 
 
-@router.post("/runs/{run_id}/close", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/close", dependencies=[Csrf])
 async def close(request: Request, house: HouseDep, run_id: int, form: ControlForm) -> Response:
     return await _region(
         request, house, run_id, form.region, partial(house.runner.close, run_id, form.version)
     )
 
 
-@router.post("/runs/{run_id}/steps/{step_id}/{action}", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/steps/{step_id}/{action}", dependencies=[Csrf])
 async def step_action(
     request: Request,
     house: HouseDep,
@@ -163,7 +172,7 @@ async def step_action(
 # Moderation: a card off every screen, back again, and the word filter that holds cards.
 
 
-@router.post("/runs/{run_id}/answers/{answer_id}/hide", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/answers/{answer_id}/hide", dependencies=[Csrf])
 async def hide_answer(
     request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
 ) -> Response:
@@ -171,7 +180,7 @@ async def hide_answer(
     return await _region(request, house, run_id, form.region, change)
 
 
-@router.post("/runs/{run_id}/answers/{answer_id}/show", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/answers/{answer_id}/show", dependencies=[Csrf])
 async def show_answer(
     request: Request, house: HouseDep, run_id: int, answer_id: int, form: ControlForm
 ) -> Response:
@@ -183,7 +192,7 @@ class WordFilterForm(Control):
     words: str = Field(default="", max_length=8000)
 
 
-@router.post("/runs/{run_id}/word-filter", dependencies=[Csrf, Owned])
+@router.post("/runs/{run_id}/word-filter", dependencies=[Csrf])
 async def word_filter(
     request: Request, house: HouseDep, run_id: int, form: Annotated[WordFilterForm, Form()]
 ) -> Response:
