@@ -54,3 +54,10 @@ def make_engine(url: str) -> Engine:
 def session_scope(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def read(db: Session, statement: Any, **params: Any) -> Any:
+    """A statement built once, run on the session's own connection and transaction: its rows
+    are plain tuples, without the ORM's execution around them (about half the CPU of `db.exec`
+    for the small reads of every step and join, measured in process). For columns, not rows."""
+    return db.connection().execute(statement, params)  # a Result: typed Any, as its rows are

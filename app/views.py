@@ -10,9 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app import team_record
+from app.db import read
 from app.flows import Flow, Step
 from app.models import Answer, Participant, Run, RunStatus, StepState, Team, WordFilter
 from exercises import AnyExercise
@@ -114,9 +116,16 @@ _STATE = select(StepState.data).where(
     StepState.run_id == bindparam("run_id"), StepState.step_id == bindparam("step_id")
 )
 _ANSWERS = (
-    select(Answer, Participant.unit)
+    sa_select(
+        col(Answer.id),
+        col(Answer.participant_id),
+        col(Answer.payload),
+        col(Answer.hidden_at),
+        col(Answer.held),
+        col(Participant.unit),
+    )
     .join(Participant, col(Participant.id) == col(Answer.participant_id))
-    .where(Answer.run_id == bindparam("run_id"), Answer.step_id == bindparam("step_id"))
+    .where(col(Answer.run_id) == bindparam("run_id"), col(Answer.step_id) == bindparam("step_id"))
     .order_by(col(Answer.id))
 )
 
@@ -141,7 +150,7 @@ class Reader:
         return db.get(Team, run.team_id) if run.team_id is not None else None
 
     def members(self, db: Session, run: Run) -> tuple[Member, ...]:
-        rows = db.exec(_MEMBERS, params={"run_id": run.id}).all()
+        rows = read(db, _MEMBERS, run_id=run.id).all()
         return tuple(Member(public_id=pid or "", name=name, unit=unit) for pid, name, unit in rows)
 
     def word_filter(self, db: Session, run: Run) -> list[str]:
@@ -155,8 +164,8 @@ class Reader:
         return list(words) if words else []
 
     def state(self, db: Session, run: Run, step_id: str) -> dict[str, Any] | None:
-        row = db.exec(_STATE, params={"run_id": run.id, "step_id": step_id}).first()
-        return dict(row) if row is not None else None
+        data = read(db, _STATE, run_id=run.id, step_id=step_id).scalar()
+        return dict(data) if data is not None else None
 
     def entries(self, db: Session, run: Run, step: Step, exercise: AnyExercise) -> list[Entry[Any]]:
         """The answers every screen, result, export and poster reads: not those the tovholder
@@ -166,21 +175,20 @@ class Reader:
     def _read(
         self, db: Session, run: Run, step: Step, exercise: AnyExercise
     ) -> tuple[list[Entry[Any]], list[Card], int, int]:
-        rows = db.exec(_ANSWERS, params={"run_id": run.id, "step_id": step.id}).all()
+        rows = read(db, _ANSWERS, run_id=run.id, step_id=step.id).all()
         entries: list[Entry[Any]] = []
         cards: list[Card] = []
         hidden = held = 0
         settings = exercise.settings(step.settings) if exercise.takes_text else None
-        for row, unit in rows:
-            aid, pid = row.id, row.participant_id
+        for aid, pid, payload, hidden_at, is_held, unit in rows:
             try:
-                answer = exercise.load_answer(row.payload)
+                answer = exercise.load_answer(payload)
             except ValidationError as exc:
                 if self.unreadable is None:
                     raise
                 self._set_aside(run, step, aid or 0, exc)
                 continue
-            state = "hidden" if row.hidden_at is not None else "held" if row.held else "shown"
+            state = "hidden" if hidden_at is not None else "held" if is_held else "shown"
             if settings is not None:
                 cards.append(Card(answer_id=aid or 0, text=exercise.card_text(settings, answer), state=state))
             if state == "hidden":

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.db import read
 from app.errors import Conflict, InvalidInput, Refusal
 from app.models import Answer, Participant, Run, RunStatus
 from app.runner.base import COUNT_PHONES, refused_as_input
@@ -123,7 +124,7 @@ class Answers(Moderation):
     ) -> Participant:
         assert run.id is not None
         if most is not None:
-            count = db.exec(COUNT_PHONES, params={"run_id": run.id}).one()
+            count = read(db, COUNT_PHONES, run_id=run.id).scalar_one()
             if count >= most:
                 raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
         participant = Participant(

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.codes import normalise_code
-from app.db import reading, session_scope
+from app.db import read, reading, session_scope
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.flows import Flow, Step
 from app.models import Answer, Participant, Run, RunStatus, Team
@@ -156,7 +156,7 @@ class RunnerBase:
         """NotFound unless the run is that tovholder's (as get_run with `facilitator_id`), read
         without the run's row."""
         with self._reading() as db:
-            owner = db.exec(_OWNER, params={"run_id": run_id}).first()
+            owner = read(db, _OWNER, run_id=run_id).first()
         if owner is None or (facilitator_id is not None and owner[1] != facilitator_id):
             raise NotFound(N_("There is no such session."))
 
@@ -189,8 +189,8 @@ class RunnerBase:
         with self._reading() as db:
             run = self._run(db, run_id)
             flow = self.flow_of(run)
-            names = db.exec(_NAMES, params={"run_id": run_id}).all()
-            count = db.exec(COUNT_PHONES, params={"run_id": run_id}).one()
+            names = read(db, _NAMES, run_id=run_id).scalars().all()
+            count = read(db, COUNT_PHONES, run_id=run_id).scalar_one()
             live = run.status == RunStatus.live
             current = self.reader.step_view(db, run, flow, run.step_index) if live else None
             following = next_on(flow, run.step_index if live else -1, +1)
@@ -263,7 +263,7 @@ class RunnerBase:
     def version_of(self, run_id: int) -> int:
         """The run's version alone: whether a screen is still current, without reading it."""
         with self._reading() as db:
-            version = db.exec(_VERSION, params={"run_id": run_id}).first()
+            version: int | None = read(db, _VERSION, run_id=run_id).scalar()
         if version is None:
             raise NotFound(N_("There is no such session."))
         return version
@@ -280,7 +280,7 @@ class RunnerBase:
         if run.status != RunStatus.live:
             return PhoneView(run=run, flow=flow, participant=participant, current=None)
         current = self.reader.step_view(db, run, flow, run.step_index, unit=participant.unit, phone=True)
-        own = db.exec(_OWN, params={"participant_id": participant.id, "step_id": current.step.id}).all()
+        own = read(db, _OWN, participant_id=participant.id, step_id=current.step.id).scalars().all()
         return PhoneView(
             run=run,
             flow=flow,
