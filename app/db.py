@@ -59,5 +59,6 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def read(db: Session, statement: Any, **params: Any) -> Any:
     """A statement built once, run on the session's own connection and transaction: its rows
     are plain tuples, without the ORM's execution around them (about half the CPU of `db.exec`
-    for the small reads of every step and join, measured in process). For columns, not rows."""
+    for the small reads of every step and join, measured in process). For columns, not ORM rows;
+    and for the run's compare-and-set, which reads back what it wrote. It does not flush."""
     return db.connection().execute(statement, params)  # a Result: typed Any, as its rows are
