@@ -91,17 +91,15 @@ class House:
 
     async def render_pushes(
         self, run_id: int, kinds: frozenset[str], locales: frozenset[str]
-    ) -> AsyncIterator[list[Push]]:
+    ) -> AsyncIterator[Push]:
         """The realtime layer's callback: one render per audience, the phones' first (read on
-        their own, once per language a connected phone uses), off the event loop. The phones'
-        pushes are one batch (every group's at once), the projector's and console's the next."""
+        their own, once per language a connected phone uses), off the event loop."""
         if locales and ("step" in kinds or "action" in kinds):
-            yield await asyncio.to_thread(self._phone_pushes, run_id, kinds, locales)
+            for push in await asyncio.to_thread(self._phone_pushes, run_id, kinds, locales):
+                yield push
         version, stage, console = await asyncio.to_thread(self._tovholder_screens, run_id)
-        yield [
-            Push(room(run_id, "projector"), "stage", stage, version),
-            Push(room(run_id, "console"), "console", console, version),
-        ]
+        yield Push(room(run_id, "projector"), "stage", stage, version)
+        yield Push(room(run_id, "console"), "console", console, version)
 
     def _tovholder_screens(self, run_id: int) -> tuple[int, str, str]:
         """The projector's stage and the console, read and drawn in one hop; kept as the run's

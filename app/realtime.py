@@ -43,10 +43,8 @@ class Push:
     version: int
 
 
-# (run id, kinds of change, languages of the phones connected) -> the pushes in batches, phones'
-# first. A batch goes to rooms that share no socket (each group's phones, each language), so its
-# pushes go out at once; the next batch waits until they have.
-Renderer = Callable[[int, frozenset[str], frozenset[str]], AsyncIterator[list[Push]]]
+# (run id, kinds of change, languages of the phones connected) -> the pushes, phones' first.
+Renderer = Callable[[int, frozenset[str], frozenset[str]], AsyncIterator[Push]]
 LOCALES_TTL = 3 * 24 * 3600  # a run's set of phone languages in Redis outlives any session
 
 MAX_DIGITS = 100  # as engine.io's own reader
@@ -201,9 +199,13 @@ class Realtime:
                 self._last_flush[run_id] = time.monotonic()
                 assert self.renderer is not None
                 locales = await self.phone_locales(run_id)
-                async for batch in self.renderer(run_id, kinds, locales):
-                    self.pushes += len(batch)
-                    await asyncio.gather(*(self._emit(push) for push in batch))
+                async for push in self.renderer(run_id, kinds, locales):
+                    self.pushes += 1
+                    await self.sio.emit(
+                        "screen",
+                        {"region": push.region, "html": push.html, "version": push.version},
+                        room=push.room,
+                    )
                 _release(waiting)
                 if self._pending.get(run_id) and not (self._pending[run_id] & IMMEDIATE_KINDS):
                     # A push that took long (a big room's lobby) waits as long: tallies and joins
@@ -217,11 +219,6 @@ class Realtime:
             _release(waiting + self._waiters.pop(run_id, []))  # a push that failed keeps nobody waiting
             if not self._pending.get(run_id):
                 self._pending.pop(run_id, None)
-
-    async def _emit(self, push: Push) -> None:
-        await self.sio.emit(
-            "screen", {"region": push.region, "html": push.html, "version": push.version}, room=push.room
-        )
 
     async def _pause(self, run_id: int, seconds: float) -> None:
         """The pause between two tally pushes of a run, cut short by a change that is immediate."""
