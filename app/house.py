@@ -21,7 +21,7 @@ from app.memory import Trimmer
 from app.posters.build import Posters
 from app.program import Program
 from app.ratelimits import Limits
-from app.realtime import Push, Realtime, phone_room, room
+from app.realtime import Prepared, Push, Realtime, phone_room, room
 from app.results_links import ResultsLinks
 from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
@@ -90,12 +90,17 @@ class House:
         return screens.console_html(self.env, view, join_url=self.join_url(view.run.code))
 
     async def render_pushes(
-        self, run_id: int, kinds: frozenset[str], locales: frozenset[str]
+        self, run_id: int, kinds: frozenset[str], locales: frozenset[str], prepared: Prepared | None
     ) -> AsyncIterator[Push]:
         """The realtime layer's callback: one render per audience, the phones' first (read on
-        their own, once per language a connected phone uses), off the event loop."""
+        their own, once per language a connected phone uses), off the event loop. The phones'
+        pushes come as `prepared` in the committing thread, where they cover every language."""
         if locales and ("step" in kinds or "action" in kinds):
-            for push in await asyncio.to_thread(self._phone_pushes, run_id, kinds, locales):
+            if prepared is not None and locales <= prepared.locales:
+                phones = prepared.pushes
+            else:
+                phones = await asyncio.to_thread(self.phone_pushes, run_id, kinds, locales)
+            for push in phones:
                 yield push
         version, stage, console = await asyncio.to_thread(self._tovholder_screens, run_id)
         yield Push(room(run_id, "projector"), "stage", stage, version)
@@ -121,7 +126,7 @@ class House:
         view = self.runner.run_view(run_id)
         return self.stage_html(view) if region == "stage" else self.console_html(view)
 
-    def _phone_pushes(self, run_id: int, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
+    def phone_pushes(self, run_id: int, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
         run, flow, current = self.runner.open_step(run_id)  # read and drawn in one hop
         assert run.id is not None
         pushes: list[Push] = []

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Any:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        house.realtime.start(house.render_pushes)
+        house.realtime.start(house.render_pushes, house.phone_pushes)
         trimming = asyncio.create_task(house.trimmer.run())
         token = await asyncio.to_thread(_start_up, house)
         if token:

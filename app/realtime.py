@@ -1,6 +1,8 @@
 """The socket server, its rooms and notify(). It holds no rules of the run and reads no table:
 after the runner commits, it asks the runner (through the callback it was given) for a view,
-renders it once per audience and emits it to the run's rooms. Tallies are coalesced."""
+renders it once per audience and emits it to the run's rooms. Tallies are coalesced. A step
+change's phone screens are read and drawn in the thread that committed it, straight after the
+commit, where that thread knows every language its phones use (one server: no Redis)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # Kinds of change pushed at once; the others ("tally", "people") are coalesced.
 IMMEDIATE_KINDS = {"step", "reveal", "timer", "action"}
+PREPARED_KINDS = {"step", "action"}  # their phone screens are drawn in the committing thread
 
 
 def room(run_id: int, audience: str, locale: str | None = None) -> str:
@@ -43,8 +46,20 @@ class Push:
     version: int
 
 
-# (run id, kinds of change, languages of the phones connected) -> the pushes, phones' first.
-Renderer = Callable[[int, frozenset[str], frozenset[str]], AsyncIterator[Push]]
+@dataclass(frozen=True)
+class Prepared:
+    """A change's phone pushes, read and drawn right after its commit, for these languages."""
+
+    locales: frozenset[str]
+    pushes: list[Push]
+
+
+# (run id, kinds of change, languages of the phones connected, the change's phone pushes as
+# prepared, if they were) -> the pushes, phones' first.
+Renderer = Callable[[int, frozenset[str], frozenset[str], Prepared | None], AsyncIterator[Push]]
+# (run id, kinds of change, languages of the phones connected) -> the phone pushes, drawn in the
+# thread that calls it.
+Preparer = Callable[[int, frozenset[str], frozenset[str]], list[Push]]
 LOCALES_TTL = 3 * 24 * 3600  # a run's set of phone languages in Redis outlives any session
 
 MAX_DIGITS = 100  # as engine.io's own reader
@@ -113,6 +128,8 @@ class Realtime:
             self.redis = aioredis.Redis.from_url(redis_url)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.renderer: Renderer | None = None
+        self.preparer: Preparer | None = None
+        self._prepared: dict[int, Prepared] = {}
         self._pending: dict[int, set[str]] = {}
         self._scheduled: dict[int, asyncio.TimerHandle] = {}
         self._flushing: dict[int, asyncio.Task[None]] = {}
@@ -121,9 +138,10 @@ class Realtime:
         self._wake: dict[int, asyncio.Event] = {}
         self.pushes = 0  # counted for the benchmark and tests
 
-    def start(self, renderer: Renderer) -> None:
+    def start(self, renderer: Renderer, preparer: Preparer | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         self.renderer = renderer
+        self.preparer = preparer
 
     async def phone_entered(self, sid: str, run_id: int, locale: str, public_id: str) -> None:
         """A phone joins its run's room for its language, and its own room. With Redis, the
@@ -141,8 +159,7 @@ class Realtime:
     async def phone_locales(self, run_id: int) -> frozenset[str]:
         """The languages of the run's phones that are connected (here, or with Redis, to any
         server since the run began): only those are rendered."""
-        rooms = self.sio.manager.rooms.get("/", {})
-        found = {loc for loc in available_locales() if rooms.get(room(run_id, "phones", loc))}
+        found = set(self._local_locales(run_id))
         if self.redis is not None:
             try:
                 found |= {m.decode() for m in await self.redis.smembers(self._locales_key(run_id))}
@@ -152,7 +169,9 @@ class Realtime:
         return frozenset(found)
 
     def notify(self, run_id: int, what: str) -> None:
-        """Called by the runner after a commit, from any thread."""
+        """Called by the runner after a commit, from any thread. From a worker thread, a step
+        change's phone screens are read and drawn here first (prepare), while that thread is
+        still warm from the commit: the flush then only sends them."""
         loop = self.loop
         if loop is None or loop.is_closed():
             return
@@ -163,9 +182,31 @@ class Realtime:
         if running is loop:
             self._enqueue(run_id, what)
         else:
-            loop.call_soon_threadsafe(self._enqueue, run_id, what)
+            loop.call_soon_threadsafe(self._enqueue, run_id, what, self._prepare(run_id, what))
 
-    def _enqueue(self, run_id: int, what: str) -> None:
+    def _prepare(self, run_id: int, what: str) -> Prepared | None:
+        """The phone pushes of a step change, where this server alone knows every language its
+        phones use (no Redis: with it, another server's phones may use another)."""
+        if self.preparer is None or self.redis is not None or what not in PREPARED_KINDS:
+            return None
+        locales = self._local_locales(run_id)
+        if not locales:
+            return None
+        try:
+            return Prepared(locales, self.preparer(run_id, frozenset({what}), locales))
+        except Exception:  # the flush reads and draws them again, and says so if that fails too
+            log.exception("preparing the phones' push failed", extra={"run_id": run_id})
+            return None
+
+    def _local_locales(self, run_id: int) -> frozenset[str]:
+        rooms = self.sio.manager.rooms.get("/", {})
+        return frozenset(loc for loc in available_locales() if rooms.get(room(run_id, "phones", loc)))
+
+    def _enqueue(self, run_id: int, what: str, prepared: Prepared | None = None) -> None:
+        if prepared is not None:
+            self._prepared[run_id] = prepared
+        elif what in IMMEDIATE_KINDS:  # a later change the prepared screens may not show
+            self._prepared.pop(run_id, None)
         self._pending.setdefault(run_id, set()).add(what)
         if run_id in self._flushing:
             # The running flush picks the new kinds up when it ends; a step change does not wait
@@ -199,7 +240,8 @@ class Realtime:
                 self._last_flush[run_id] = time.monotonic()
                 assert self.renderer is not None
                 locales = await self.phone_locales(run_id)
-                async for push in self.renderer(run_id, kinds, locales):
+                prepared = self._prepared.pop(run_id, None)
+                async for push in self.renderer(run_id, kinds, locales, prepared):
                     self.pushes += 1
                     await self.sio.emit(
                         "screen",

@@ -88,7 +88,7 @@ def top_frames(path: Path, n: int = 25, own: bool = False) -> list[tuple[str, in
 # renders for one phone.
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("QR code drawn for a projector push", ("qr_svg",)),
-    ("phone screen rendered for a push (once per locale)", ("render_pushes", "phone_html")),
+    ("phone screen rendered for a push (once per locale)", ("phone_pushes", "phone_html")),
     ("projector screen rendered", ("stage_html",)),
     ("console screen rendered", ("console_html",)),
     ("phone screen rendered for one phone's sync", ("install.<locals>.sync", "phone_html")),

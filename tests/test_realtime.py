@@ -7,12 +7,15 @@ import asyncio
 import contextlib
 import re
 import secrets
-from collections.abc import Iterator
+import traceback
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import Uvicorn
+from app.realtime import Prepared, Push, Realtime, room
+from tests.conftest import Uvicorn, house_of
 from tests.databases import Templates
 from tests.harness import REDIS_URL, Server, csrf_of, require_service, start_run
 from tests.inprocess import InProcess
@@ -95,6 +98,80 @@ async def test_two_tabs_cannot_skip_two_steps(inproc: InProcess) -> None:
     console = await tov.http.get(f"/runs/{run_id}/console")
     assert "Now: step 2 of" in console.text
     await tov.http.aclose()
+
+
+async def test_a_step_changes_phone_screens_are_drawn_where_it_was_stored_and_sent_as_drawn(
+    inproc: InProcess,
+) -> None:
+    """One server (no Redis): a step change's phone screens are read and drawn once, in the
+    worker thread that stored it, right after its commit; its push sends those. A push that
+    finds a language the prepared screens lack draws them all afresh."""
+    house = house_of(inproc.asgi)
+    realtime = house.realtime
+    drawn: list[tuple[str, frozenset[str]]] = []  # (who asked: the committing move, or the push)
+    real = house.phone_pushes
+
+    def counting(run_id: int, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
+        asked = {f.name for f in traceback.extract_stack()}
+        drawn.append(("move" if "move" in asked else "push", locales))
+        return real(run_id, kinds, locales)
+
+    house.phone_pushes = realtime.preparer = counting
+    sent: list[tuple[Any, dict[str, Any]]] = []
+
+    async def recorded(event: str, data: dict[str, Any], room: Any = None, **kw: Any) -> None:
+        sent.append((room, data))
+
+    realtime.sio.emit = recorded  # type: ignore[method-assign]
+    tov = Tovholder(inproc.url, http=inproc.async_client())
+    await tov.login()
+    run_id, _ = await tov.start(locale="nb")
+    await realtime.sio.manager.enter_room("a-phone", "/", room(run_id, "phones", "nb"), eio_sid="e1")
+    r = await tov.control(run_id, "next")
+    assert r.status_code == 200
+    phones = [(to, d) for to, d in sent if d["region"] == "phone"]
+    assert [to for to, _ in phones] == [room(run_id, "phones", "nb")]
+    assert phones[0][1]["version"] == version_of(r.text) and "Steg 1 av" in phones[0][1]["html"]
+    assert drawn == [("move", {"nb"})]  # once, in the thread that stored the move
+
+    # The push finds a language the prepared screens lack (a phone came in between): afresh.
+    prepared = Prepared(frozenset({"nb"}), [Push("nowhere", "phone", "<p>old</p>", 1)])
+    both = frozenset({"nb", "en"})
+    pushes = [p async for p in house.render_pushes(run_id, frozenset({"step"}), both, prepared)]
+    assert sorted(p.room for p in pushes if p.region == "phone") == [
+        room(run_id, "phones", "en"),
+        room(run_id, "phones", "nb"),
+    ]
+    assert drawn[-1] == ("push", {"nb", "en"})
+    nb = frozenset({"nb"})
+    pushes = [p async for p in house.render_pushes(run_id, frozenset({"step"}), nb, prepared)]
+    assert [p.html for p in pushes if p.region == "phone"] == ["<p>old</p>"]  # as prepared
+    await tov.http.aclose()
+
+
+async def test_a_later_change_drops_the_prepared_phone_screens() -> None:
+    """A change after the step change (a reveal) may change what the phones see: the flush
+    then reads and draws afresh rather than send what the step change prepared. Answers do not
+    (a step's fresh screens show none)."""
+    got: list[Prepared | None] = []
+
+    async def renderer(
+        run_id: int, kinds: frozenset[str], locales: frozenset[str], prepared: Prepared | None
+    ) -> AsyncIterator[Push]:
+        got.append(prepared)
+        for push in ():
+            yield push
+
+    realtime = Realtime()
+    realtime.start(renderer)
+    prepared = Prepared(frozenset({"nb"}), [])
+    realtime._enqueue(1, "step", prepared)
+    realtime._enqueue(1, "tally")
+    await realtime.idle()
+    realtime._enqueue(2, "step", prepared)
+    realtime._enqueue(2, "reveal")
+    await realtime.idle()
+    assert got == [prepared, None]
 
 
 @pytest.fixture(scope="module")
