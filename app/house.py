@@ -18,6 +18,7 @@ from app.exports import Exports
 from app.flow_copies import FlowCopies
 from app.flows import load_flows
 from app.memory import Trimmer
+from app.models import Run
 from app.posters.build import Posters
 from app.program import Program
 from app.ratelimits import Limits
@@ -126,8 +127,11 @@ class House:
         view = self.runner.run_view(run_id)
         return self.stage_html(view) if region == "stage" else self.console_html(view)
 
-    def phone_pushes(self, run_id: int, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
-        run, flow, current = self.runner.open_step(run_id)  # read and drawn in one hop
+    def phone_pushes(
+        self, run_id: int, kinds: frozenset[str], locales: frozenset[str], run: Run | None = None
+    ) -> list[Push]:
+        """The phones' pushes of a change, read and drawn in one hop; `run`: as just committed."""
+        run, flow, current = self.runner.open_step(run_id, run)
         assert run.id is not None
         pushes: list[Push] = []
         if "step" in kinds or (current is not None and not current.takes_answers):

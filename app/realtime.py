@@ -57,9 +57,9 @@ class Prepared:
 # (run id, kinds of change, languages of the phones connected, the change's phone pushes as
 # prepared, if they were) -> the pushes, phones' first.
 Renderer = Callable[[int, frozenset[str], frozenset[str], Prepared | None], AsyncIterator[Push]]
-# (run id, kinds of change, languages of the phones connected) -> the phone pushes, drawn in the
-# thread that calls it.
-Preparer = Callable[[int, frozenset[str], frozenset[str]], list[Push]]
+# (run id, kinds of change, languages of the phones connected, the run's row as just committed)
+# -> the phone pushes, drawn in the thread that calls it.
+Preparer = Callable[[int, frozenset[str], frozenset[str], Any], list[Push]]
 LOCALES_TTL = 3 * 24 * 3600  # a run's set of phone languages in Redis outlives any session
 
 MAX_DIGITS = 100  # as engine.io's own reader
@@ -168,7 +168,7 @@ class Realtime:
                 return frozenset(available_locales())
         return frozenset(found)
 
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: Any = None) -> None:
         """Called by the runner after a commit, from any thread. From a worker thread, a step
         change's phone screens are read and drawn here first (prepare), while that thread is
         still warm from the commit: the flush then only sends them."""
@@ -182,9 +182,9 @@ class Realtime:
         if running is loop:
             self._enqueue(run_id, what)
         else:
-            loop.call_soon_threadsafe(self._enqueue, run_id, what, self._prepare(run_id, what))
+            loop.call_soon_threadsafe(self._enqueue, run_id, what, self._prepare(run_id, what, run))
 
-    def _prepare(self, run_id: int, what: str) -> Prepared | None:
+    def _prepare(self, run_id: int, what: str, run: Any) -> Prepared | None:
         """The phone pushes of a step change, where this server alone knows every language its
         phones use (no Redis: with it, another server's phones may use another)."""
         if self.preparer is None or self.redis is not None or what not in PREPARED_KINDS:
@@ -193,7 +193,7 @@ class Realtime:
         if not locales:
             return None
         try:
-            return Prepared(locales, self.preparer(run_id, frozenset({what}), locales))
+            return Prepared(locales, self.preparer(run_id, frozenset({what}), locales, run))
         except Exception:  # the flush reads and draws them again, and says so if that fails too
             log.exception("preparing the phones' push failed", extra={"run_id": run_id})
             return None

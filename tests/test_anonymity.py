@@ -36,7 +36,7 @@ def flow() -> Flow:
 
 
 class Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -22,7 +22,7 @@ STATEMENT = "Together we help every citizen live safely at home — «æøå» <
 
 
 class Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -163,7 +163,7 @@ def rows(text: str) -> list[dict[str, str]]:
 
 
 class _Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -127,7 +127,7 @@ TINY: Flow = validate_flow(
 
 
 class _Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -87,7 +87,7 @@ def page_size(pdf: bytes, tmp: Path) -> tuple[int, int]:
 
 
 class _Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -312,7 +312,7 @@ def test_the_posters_page_names_the_letters_the_font_lacks(world: World) -> None
 
 
 class _Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -45,7 +45,7 @@ MINUTES = {"en": "minutes", "nb": "minutter", "nn": "minutt", "da": "minutter", 
 
 
 class Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -111,10 +111,11 @@ async def test_a_step_changes_phone_screens_are_drawn_where_it_was_stored_and_se
     drawn: list[tuple[str, frozenset[str]]] = []  # (who asked: the committing move, or the push)
     real = house.phone_pushes
 
-    def counting(run_id: int, kinds: frozenset[str], locales: frozenset[str]) -> list[Push]:
+    def counting(run_id: int, kinds: frozenset[str], locales: frozenset[str], run: Any = None) -> list[Push]:
         asked = {f.name for f in traceback.extract_stack()}
         drawn.append(("move" if "move" in asked else "push", locales))
-        return real(run_id, kinds, locales)
+        assert (run is not None) == (asked >= {"move"})  # the move hands over its row, as committed
+        return real(run_id, kinds, locales, run)
 
     house.phone_pushes = realtime.preparer = counting
     sent: list[tuple[Any, dict[str, Any]]] = []

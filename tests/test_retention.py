@@ -22,7 +22,7 @@ FLOWS = load_flows(ROOT / "sessions", REGISTRY)
 
 
 class Silent:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -96,7 +96,7 @@ class RecordingNotifier:
         self.notices: list[Notice] = []
         self._lock = threading.Lock()
 
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         with sqlite3.connect(self.db_path, timeout=5) as conn:
             version, status, step_index, revealed = conn.execute(
                 "SELECT version, status, step_index, revealed FROM run WHERE id = ?", (run_id,)
@@ -645,7 +645,7 @@ class Racing:
 
 
 class QuietNotifier:
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: object = None) -> None:
         pass
 
 

@@ -69,13 +69,15 @@ CONFLICT = N_("The session moved on in another window; this page now shows where
 
 
 class Notifier(Protocol):
-    def notify(self, run_id: int, what: str) -> None: ...
+    def notify(self, run_id: int, what: str, run: Run | None = None) -> None:
+        """After a commit, from the committing thread. `run`: the run's row as just committed
+        (a step change), so the phones' screens need not read it again."""
 
 
 class Silent:
     """The notifier of a runner without screens (the command line, the demo)."""
 
-    def notify(self, run_id: int, what: str) -> None:
+    def notify(self, run_id: int, what: str, run: Run | None = None) -> None:
         pass
 
 
@@ -208,10 +210,11 @@ class RunnerBase:
                 word_filter=self.reader.word_filter(db, run),
             )
 
-    def open_step(self, run_id: int) -> tuple[Run, Flow, StepView | None]:
-        """The run and the step on its screen (None outside a live run): what a phone push reads."""
+    def open_step(self, run_id: int, run: Run | None = None) -> tuple[Run, Flow, StepView | None]:
+        """The run and the step on its screen (None outside a live run): what a phone push reads.
+        `run`: the run's row as a change just committed it, in this thread (not read again)."""
         with self._reading() as db:
-            run = self._run(db, run_id)
+            run = self._run(db, run_id) if run is None or run.id != run_id else run
             flow = self.flow_of(run)
             live = run.status == RunStatus.live
             return (

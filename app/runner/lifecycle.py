@@ -90,7 +90,7 @@ class Lifecycle(RunnerBase):
                 self._settle_state(db, run, flow, target)  # stored with the move, or not at all
             run = self._change(db, run, expected_version, **values)
         log.info("step moved", extra={"run_id": run_id, "step_index": run.step_index})
-        self.notifier.notify(run_id, "step")
+        self.notifier.notify(run_id, "step", run)
         return run
 
     def _settle_state(self, db: Session, run: Run, flow: Flow, index: int) -> None:
