@@ -63,6 +63,7 @@ Preparer = Callable[[int, frozenset[str], frozenset[str], Any], list[Push]]
 LOCALES_TTL = 3 * 24 * 3600  # a run's set of phone languages in Redis outlives any session
 
 MAX_DIGITS = 100  # as engine.io's own reader
+PUSH_LOCK_SECONDS = 10.0  # a run's push holds its Redis lock at most this long
 
 
 class TooLong:
@@ -241,13 +242,14 @@ class Realtime:
                 assert self.renderer is not None
                 locales = await self.phone_locales(run_id)
                 prepared = self._prepared.pop(run_id, None)
-                async for push in self.renderer(run_id, kinds, locales, prepared):
-                    self.pushes += 1
-                    await self.sio.emit(
-                        "screen",
-                        {"region": push.region, "html": push.html, "version": push.version},
-                        room=push.room,
-                    )
+                async with self._one_server_at_a_time(run_id):
+                    async for push in self.renderer(run_id, kinds, locales, prepared):
+                        self.pushes += 1
+                        await self.sio.emit(
+                            "screen",
+                            {"region": push.region, "html": push.html, "version": push.version},
+                            room=push.room,
+                        )
                 _release(waiting)
                 if self._pending.get(run_id) and not (self._pending[run_id] & IMMEDIATE_KINDS):
                     # A push that took long (a big room's lobby) waits as long: tallies and joins
@@ -261,6 +263,33 @@ class Realtime:
             _release(waiting + self._waiters.pop(run_id, []))  # a push that failed keeps nobody waiting
             if not self._pending.get(run_id):
                 self._pending.pop(run_id, None)
+
+    @contextlib.asynccontextmanager
+    async def _one_server_at_a_time(self, run_id: int) -> AsyncIterator[None]:
+        """With Redis, a run's pushes are read and sent by one server at a time. Two servers'
+        tally pushes carry the same version, so a screen keeps the one that came last: without
+        this, one read before the other's answers were stored could be sent after it, and the
+        projector would keep the older count. So whoever reads later also sends later."""
+        if self.redis is None:
+            yield
+            return
+        lock = self.redis.lock(
+            f"{self.channel}:pushing:{run_id}",
+            timeout=PUSH_LOCK_SECONDS,
+            sleep=0.005,
+            blocking_timeout=PUSH_LOCK_SECONDS,
+        )
+        try:
+            held = bool(await lock.acquire())
+        except Exception:  # Redis away: the push goes out unordered rather than not at all
+            log.exception("ordering a push failed", extra={"run_id": run_id})
+            held = False
+        try:
+            yield
+        finally:
+            if held:
+                with contextlib.suppress(Exception):  # it expired (a push of over 10 s): let go
+                    await lock.release()
 
     async def _pause(self, run_id: int, seconds: float) -> None:
         """The pause between two tally pushes of a run, cut short by a change that is immediate."""

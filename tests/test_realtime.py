@@ -175,6 +175,44 @@ async def test_a_later_change_drops_the_prepared_phone_screens() -> None:
     assert got == [prepared, None]
 
 
+@pytest.mark.redis
+async def test_two_servers_send_a_runs_pushes_one_at_a_time() -> None:
+    """With Redis, a server reads and sends a run's push while no other server does: a tally
+    read before the other server's answers were stored is sent before the one read after them,
+    never last (the projector keeps the push that came last; both carry the same version)."""
+    require_service("Redis", "127.0.0.1", 6379)
+    channel = f"tovholder-test-{secrets.token_hex(4)}"
+    stored = [0]  # answers stored so far, as a push reads them
+    sent: list[tuple[str, str]] = []
+
+    def server(name: str, drawing: float) -> Realtime:
+        async def renderer(
+            run_id: int, kinds: frozenset[str], locales: frozenset[str], prepared: Prepared | None
+        ) -> AsyncIterator[Push]:
+            seen = stored[0]
+            await asyncio.sleep(drawing)
+            yield Push(room(run_id, "projector"), "stage", f"{seen} answers", 3)
+
+        async def recorded(event: str, data: dict[str, Any], room: Any = None, **kw: Any) -> None:
+            sent.append((name, data["html"]))
+
+        realtime = Realtime(REDIS_URL, coalesce_seconds=0, channel=channel)
+        realtime.start(renderer)
+        realtime.sio.emit = recorded  # type: ignore[method-assign]
+        return realtime
+
+    slow, quick = server("slow", drawing=0.3), server("quick", drawing=0.0)
+    slow.notify(1, "tally")  # the slow server reads first (no answers yet) and draws for 0.3 s
+    await wait_for(lambda: 1 in slow._flushing, "the slow server's push to start")
+    await asyncio.sleep(0.05)
+    stored[0] = 1  # an answer stored on the other server, which pushes at once
+    quick.notify(1, "tally")
+    await asyncio.gather(slow.idle(), quick.idle())
+    assert sent == [("slow", "0 answers"), ("quick", "1 answers")]
+    for realtime in (slow, quick):
+        await realtime.redis.aclose()
+
+
 @pytest.fixture(scope="module")
 def two_servers(
     uvicorn: Uvicorn, templates: Templates, tmp_path_factory: pytest.TempPathFactory
