@@ -124,7 +124,9 @@ def join(
         except Refusal:
             pass  # no phone in this session yet: it joins
     try:
-        participant = house.runner.join(code, name, unit or None, most=house.settings.max_participants)
+        participant, view = house.runner.join_with_view(
+            code, name, unit or None, most=house.settings.max_participants
+        )
     except NotFound as exc:
         return _unknown_code(request, house, code, exc)
     except InvalidInput as exc:
@@ -146,7 +148,7 @@ def join(
     house.limits.hit("join-session", clean)
     # The reply is the phone's page itself: one round trip sooner than a redirect to /p/. Its
     # script puts /p/ in the address bar, so a reload asks for that page, not for a second join.
-    response = _phone_page(request, house.runner.phone_view(participant))
+    response = _phone_page(request, view)
     response.set_cookie(
         PARTICIPANT_COOKIE,
         participant.token,

@@ -65,19 +65,19 @@ def install(house: House) -> None:
         code = str(data.get("run", ""))
         if role == "phone":
             token = str(data.get("token") or cookies.get(PARTICIPANT_COOKIE) or "")
-            try:
-                participant = runner.phone_in(code, token)  # one read: the run by code and the phone
-            except Refusal:
+            seat = runner.seat(code, token)  # one read: the run by code and the phone
+            if seat is None:
                 return None
+            run_id, public_id = seat
             locale = _phone_locale(environ, cookies, data.get("locale"))
             session = {
                 "role": "phone",
-                "run_id": participant.run_id,
+                "run_id": run_id,
                 "token": token,
                 "locale": locale,
-                "public_id": participant.public_id or "",
+                "public_id": public_id,
             }
-            return session, room(participant.run_id, "phones", locale)
+            return session, room(run_id, "phones", locale)
         try:
             run = runner.run_by_code(code)
         except Refusal:

@@ -91,6 +91,20 @@ class Answers(Moderation):
     ) -> Participant:
         """A new phone in the session of `code`; `most`: refused when it has that many already.
         Found, checked, counted and stored in one transaction."""
+        return self._join(code, display_name, unit, most)[1]
+
+    def join_with_view(
+        self, code: str, display_name: str | None = None, unit: str | None = None, most: int | None = None
+    ) -> tuple[Participant, PhoneView]:
+        """join(), and the new phone's view, read without reading its run again (the join's
+        reply is the phone's page)."""
+        run, participant = self._join(code, display_name, unit, most)
+        with self._reading() as db:
+            return participant, self._phone_view(db, participant, run)
+
+    def _join(
+        self, code: str, display_name: str | None, unit: str | None, most: int | None
+    ) -> tuple[Run, Participant]:
         with self._session() as db:
             run = self._by_code(db, code)
             if run.status == RunStatus.closed:
@@ -105,7 +119,7 @@ class Answers(Moderation):
             unit = self._unit_for(unit, self._units(db, run))
             participant = self._insert_participant(db, run, name, unit, most)
         self.notifier.notify(participant.run_id, "people")
-        return participant
+        return run, participant
 
     def add_participant(
         self, run: Run, display_name: str | None, unit: str | None, most: int | None = None

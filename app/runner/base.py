@@ -40,6 +40,11 @@ _BY_CODE = select(Run).where(Run.code == bindparam("code"))
 _BY_TOKEN = select(Participant).where(Participant.token == bindparam("token"))
 _VERSION = select(Run.version).where(Run.id == bindparam("run_id"))
 _OWNER = select(Run.id, Run.facilitator_id).where(Run.id == bindparam("run_id"))
+_SEAT = (
+    select(Participant.run_id, Participant.public_id)
+    .join(Run, col(Run.id) == col(Participant.run_id))
+    .where(Run.code == bindparam("code"), Participant.token == bindparam("token"))
+)
 _NAMES = (
     select(Participant.display_name)
     .where(Participant.run_id == bindparam("run_id"), col(Participant.display_name).is_not(None))
@@ -247,11 +252,16 @@ class RunnerBase:
             raise Forbidden(N_("Your phone is not in this session. Join again with the code."))
         return p
 
-    def phone_in(self, code: str, token: str | None) -> Participant:
-        """The phone of `token` in the session of `code`, in one read. NotFound: no session has
-        the code (as run_by_code); Forbidden: the phone is not in that session."""
+    def seat(self, code: str, token: str | None) -> tuple[int, str] | None:
+        """The run id and public id of the phone of `token` in the session of `code` (a phone's
+        socket, as it connects): one read of two columns. None: no such session, or the phone
+        is not in it (the socket is refused either way)."""
+        code = normalise_code(code)
+        if not code or not token:
+            return None
         with self._reading() as db:
-            return self._phone_of(db, code, token)[1]
+            row = read(db, _SEAT, code=code, token=token).first()
+        return (int(row[0]), str(row[1] or "")) if row is not None else None
 
     def phone_view_in(self, code: str, token: str | None) -> PhoneView:
         """phone_in() and that phone's view, in one read (the phone's page)."""
