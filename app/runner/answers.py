@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.db import read
 from app.errors import Conflict, InvalidInput, Refusal
-from app.models import Answer, Participant, Run, RunStatus
+from app.models import Answer, Participant, Run, RunStatus, utcnow
 from app.runner.base import COUNT_PHONES, refused_as_input
 from app.runner.moderation import Moderation
 from app.views import PhoneView
@@ -26,6 +26,12 @@ from exercises.base import N_, clean_text
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_FIELDS = 120  # a matrix of 7 items for 11 other units, and the hidden fields
+_PHONE_COLUMNS = ("run_id", "token", "display_name", "unit", "public_id", "joined_at")
+_INSERT_PHONE = (
+    insert(Participant)
+    .values({name: bindparam(name) for name in _PHONE_COLUMNS})
+    .returning(col(Participant.id))
+)
 
 
 @dataclass(frozen=True)
@@ -141,16 +147,18 @@ class Answers(Moderation):
             count = read(db, COUNT_PHONES, run_id=run.id).scalar_one()
             if count >= most:
                 raise Conflict(N_("This session is full: it takes at most %(most)s phones."), most=most)
-        participant = Participant(
-            run_id=run.id,
-            token=secrets.token_urlsafe(24),
-            display_name=display_name,
-            unit=unit,
-            public_id=secrets.token_urlsafe(6),
-        )
-        db.add(participant)
-        db.commit()  # the session keeps what it flushed (expire_on_commit=False): the id is set
-        return participant
+        values: dict[str, Any] = {
+            "run_id": run.id,
+            "token": secrets.token_urlsafe(24),
+            "display_name": display_name,
+            "unit": unit,
+            "public_id": secrets.token_urlsafe(6),
+            "joined_at": utcnow(),
+        }
+        # One insert on the session's connection, not the ORM's flush: it is on every join.
+        participant_id = read(db, _INSERT_PHONE, **values).scalar_one()
+        db.commit()
+        return Participant(id=participant_id, **values)
 
     @staticmethod
     def _unit_for(unit: str | None, units: list[str]) -> str | None:

@@ -40,6 +40,7 @@ _BY_CODE = select(Run).where(Run.code == bindparam("code"))
 _BY_TOKEN = select(Participant).where(Participant.token == bindparam("token"))
 _VERSION = select(Run.version).where(Run.id == bindparam("run_id"))
 _OWNER = select(Run.id, Run.facilitator_id).where(Run.id == bindparam("run_id"))
+_UNITS = select(Team.units).where(Team.id == bindparam("team_id"))
 _SEAT = (
     select(Participant.run_id, Participant.public_id)
     .join(Run, col(Run.id) == col(Participant.run_id))
@@ -313,8 +314,8 @@ class RunnerBase:
     def _units(self, db: Session, run: Run) -> list[str]:
         if run.team_id is None or not self.flow_of(run).uses_units:
             return []
-        team = db.get(Team, run.team_id)
-        return list(team.units) if team else []
+        units = read(db, _UNITS, team_id=run.team_id).scalar()
+        return list(units) if units else []
 
     def join_form(self, code: str) -> tuple[Run, list[str]]:
         """The run of `code` and the units its join form offers, in one read."""
