@@ -265,7 +265,8 @@ class RunnerBase:
         return (int(row[0]), str(row[1] or "")) if row is not None else None
 
     def phone_view_in(self, code: str, token: str | None) -> PhoneView:
-        """phone_in() and that phone's view, in one read (the phone's page)."""
+        """The phone of `token` in the session of `code` and its view, in one read (the phone's
+        page). NotFound: no session has the code; Forbidden: the phone is not in that session."""
         with self._reading() as db:
             run, participant = self._phone_of(db, code, token)
             return self._phone_view(db, participant, run)
