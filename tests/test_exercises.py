@@ -529,3 +529,33 @@ def test_simulate_with_the_same_seed_repeats_itself(step: Any) -> None:
     first = [exercise.simulate(settings, random.Random(99), samples, CTX) for _ in range(3)]
     again = [exercise.simulate(settings, random.Random(99), samples, CTX) for _ in range(3)]
     assert first == again
+
+
+def test_a_type_that_stores_nothing_on_opening_opens_alike_whoever_is_there() -> None:
+    """A type whose step stores no state when it opens (settles_state_on_open = False) has an
+    opening state that needs nothing of the room: the same for nobody as for a room of people
+    and units. (One that draws from the room, a speaking order or a split, stores it.)"""
+    from exercises.base import Member
+    from tests.stagehand import FLOWS
+
+    registry = build_registry()
+    shipped = {step.exercise: step.settings for flow in FLOWS.values() for step in flow.steps}
+    room = StepContext(
+        locale="nb",
+        units=("Kjøkken", "Pleie"),
+        members=tuple(
+            Member(public_id=f"p{i}", name=f"Navn {i}", unit=("Kjøkken", "Pleie")[i % 2]) for i in range(9)
+        ),
+    )
+    nobody = StepContext(locale="nb")
+
+    def opening(name: str, ctx: StepContext) -> dict[str, Any]:
+        exercise = registry[name]
+        return exercise.initial_state(exercise.settings(shipped[name]), ctx)
+
+    lazy = [name for name, ex in registry.items() if ex.has_actions and not ex.settles_state_on_open]
+    assert {"grouping", "timer", "commitments", "follow_up"} <= set(lazy)
+    for name in lazy:
+        assert opening(name, nobody) == opening(name, room), name
+    assert registry["groups"].settles_state_on_open  # a split draws from the room: it is stored
+    assert opening("groups", nobody) != opening("groups", room)

@@ -123,6 +123,7 @@ class Commitments(Exercise[CommitmentsSettings, CommitmentsAnswer, CommitmentsRe
     answer_model = CommitmentsAnswer
     result_model = CommitmentsResult
     has_actions = True
+    settles_state_on_open = False  # it opens with no follow-up chosen, whoever is there
 
     def max_answers(self, settings: CommitmentsSettings, ctx: StepContext) -> int:
         return settings.max_items

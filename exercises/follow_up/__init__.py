@@ -78,6 +78,7 @@ class FollowUp(Exercise[FollowUpSettings, FollowUpAnswer, FollowUpResult]):
     answer_model = FollowUpAnswer
     result_model = FollowUpResult
     has_actions = True
+    settles_state_on_open = False  # it opens with no marks, whoever is there
     reads_team_commitments = True
 
     def max_answers(self, settings: FollowUpSettings, ctx: StepContext) -> int:

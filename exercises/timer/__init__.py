@@ -76,6 +76,7 @@ class Timer(NoAnswers[TimerSettings, TimerResult]):
     settings_model = TimerSettings
     result_model = TimerResult
     has_actions = True
+    settles_state_on_open = False  # it opens stopped, whoever is there
     keeps_time = True  # its own countdown: the console offers no step timer beside it
 
     def initial_state(self, settings: TimerSettings, ctx: StepContext) -> dict[str, Any]:
