@@ -99,28 +99,19 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# The login of a token, if it has not ended: neither ended by the server nor too old.
+_LOGIN_LIVE = (
+    Login.token_hash == bindparam("token_hash"),
+    col(Login.revoked_at).is_(None),
+    col(Login.created_at) > bindparam("oldest"),
+)
 # Built once: every tovholder request runs it (see app/views.py on statements built once).
 _LOGGED_IN = (
-    select(Facilitator)
-    .join(Login, col(Login.facilitator_id) == col(Facilitator.id))
-    .where(
-        Login.token_hash == bindparam("token_hash"),
-        col(Login.revoked_at).is_(None),
-        col(Login.created_at) > bindparam("oldest"),
-    )
+    select(Facilitator).join(Login, col(Login.facilitator_id) == col(Facilitator.id)).where(*_LOGIN_LIVE)
 )
-
-
 # Whose login it is, and whose session: a control's check in one read (Accounts.controls).
 _CONTROLS = select(
-    select(Login.facilitator_id)
-    .where(
-        Login.token_hash == bindparam("token_hash"),
-        col(Login.revoked_at).is_(None),
-        col(Login.created_at) > bindparam("oldest"),
-    )
-    .scalar_subquery(),
-    Run.facilitator_id,
+    select(Login.facilitator_id).where(*_LOGIN_LIVE).scalar_subquery(), Run.facilitator_id
 ).where(Run.id == bindparam("run_id"))
 
 

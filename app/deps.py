@@ -61,8 +61,9 @@ def owned_run(run_id: int, request: Request, house: HouseDep) -> Run:
 
 
 def owns_run(run_id: int, request: Request, house: HouseDep) -> None:
-    """owned_run's check alone, for a route that reads the session its own way (a control, a
-    screen): it reads the session's owner, not the whole row with its flow."""
+    """owned_run's check alone, for a route that reads the session its own way (a screen): it
+    reads the session's owner, not the whole row with its flow. A control checks in its own hop
+    instead (check_control)."""
     house.runner.check_owner(run_id, current_facilitator(request).id)
 
 

@@ -22,7 +22,7 @@ from app.models import Run
 from app.posters.build import Posters
 from app.program import Program
 from app.ratelimits import Limits
-from app.realtime import Prepared, Push, Realtime, phone_room, room
+from app.realtime import PHONE_KINDS, Prepared, Push, Realtime, phone_room, room
 from app.results_links import ResultsLinks
 from app.runner import MAX_BURST, Runner, Sent, Stored
 from app.teams import Teams
@@ -96,7 +96,7 @@ class House:
         """The realtime layer's callback: one render per audience, the phones' first (read on
         their own, once per language a connected phone uses), off the event loop. The phones'
         pushes come as `prepared` in the committing thread, where they cover every language."""
-        if locales and ("step" in kinds or "action" in kinds):
+        if locales and kinds & PHONE_KINDS:
             if prepared is not None and locales <= prepared.locales:
                 phones = prepared.pushes
             else:

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # Kinds of change pushed at once; the others ("tally", "people") are coalesced.
 IMMEDIATE_KINDS = {"step", "reveal", "timer", "action"}
-PREPARED_KINDS = {"step", "action"}  # their phone screens are drawn in the committing thread
+# Kinds of change that change the phones' screens: drawn in the committing thread where it can.
+PHONE_KINDS = frozenset({"step", "action"})
 
 
 def room(run_id: int, audience: str, locale: str | None = None) -> str:
@@ -188,7 +189,7 @@ class Realtime:
     def _prepare(self, run_id: int, what: str, run: Any) -> Prepared | None:
         """The phone pushes of a step change, where this server alone knows every language its
         phones use (no Redis: with it, another server's phones may use another)."""
-        if self.preparer is None or self.redis is not None or what not in PREPARED_KINDS:
+        if self.preparer is None or self.redis is not None or what not in PHONE_KINDS:
             return None
         locales = self._local_locales(run_id)
         if not locales:
