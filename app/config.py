@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="Where people report an accessibility problem (an email address or a web page), "
         "shown on /accessibility; empty: the statement asks them to tell the tovholder.",
     )
+    threads: int = Field(
+        default=4,
+        ge=1,
+        description="Threads for the pages' database work and drawing (FastAPI's pool, 40 by default): "
+        "Python runs one at a time, so more only help a database far away (bench/FINDINGS.md).",
+    )
     log_level: str = "INFO"
     access_log: bool = Field(default=False, description="Log every request (uvicorn's access log).")
 
