@@ -179,7 +179,23 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             )
         )
 
+    def stack(key: str, label: str) -> None:
+        r = (w.get(key) or {}).get("stack")
+        if not r:
+            return
+        out.append(
+            (
+                f"{label}: the stack's floor (FastAPI, SQLModel, Jinja), step p50 / p95",
+                _pair(r.get("floor_ms")),
+                _pair(r.get("step_ms")) + " on the stack's floor",
+                _ratio_pair(r.get("ratio")),
+                "",
+                "",
+            )
+        )
+
     steps("W1", "W1 40 phones x 50 steps", 1.3)
+    stack("W1", "W1")
     bursts("W1", "W5 40 phones", 50)
     steps("W2", "W2 500 phones x 20 steps", 1.5)
     bursts("W2", "W5 500 phones", 500)
@@ -198,6 +214,23 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                 _verdict(j["joins_per_s"] >= 300),
             )
         )
+        sj = w3.get("stack")
+        if sj:
+            out.append(
+                (
+                    "W4 on the stack's floor (FastAPI, SQLModel, Jinja): the same join",
+                    f"{j.get('floor_connects_per_s', '-')} connects/s",
+                    f"{sj['joins_per_s']} joins/s ({sj['server_cpu_ms_per_join']} ms server CPU a join) "
+                    "on the stack's floor",
+                    _x(
+                        sj["joins_per_s"] / j["floor_connects_per_s"]
+                        if j.get("floor_connects_per_s")
+                        else None
+                    ),
+                    "",
+                    "",
+                )
+            )
         out.append(
             (
                 f"server memory per connected phone ({w3['phones']:,})",

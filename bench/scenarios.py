@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.config import Settings
 from bench.driver import BenchError, Loads
 from bench.flow import ANSWER_STEP
 from bench.profile import Profiler
@@ -54,6 +55,7 @@ class Plan:
     floor: bool = True
     scale_out: bool = False
     keep_seen: bool = False
+    stack: bool = False  # the stack's floor too (bench/stack.py): its joins and steps
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Outcome:
     result: dict[str, Any] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     floor_steps: list[Step] = field(default_factory=list)
+    stack_steps: list[Step] = field(default_factory=list)
     seen: list[list[int]] = field(default_factory=list)
     burst: Burst | None = None
     floor_burst: Burst | None = None
@@ -121,6 +124,7 @@ async def measure(
     scratch: Scratch,
     prof: Profiler,
     warm: bool = True,
+    stack_floor: Process | None = None,
 ) -> Outcome:
     out = Outcome()
     urls = [s.url for s in servers]
@@ -130,10 +134,15 @@ async def measure(
     out.run_code = room.code
     pids = [s.pid for s in servers]
     floor_room = FloorRoom(floor, f"{plan.name}-room") if floor else None
+    stack_room = FloorRoom(stack_floor, f"{plan.name}-stack") if stack_floor else None
     async with contextlib.AsyncExitStack() as stack:
         loads = await stack.enter_async_context(Loads(plan.loads, scratch.path))
         floor_loads = await stack.enter_async_context(Loads(plan.loads, scratch.path)) if floor else None
-        noise = Noise(servers + ([floor] if floor else []), [loads] + ([floor_loads] if floor_loads else []))
+        stack_loads = await stack.enter_async_context(Loads(plan.loads, scratch.path)) if stack_room else None
+        noise = Noise(
+            servers + [p for p in (floor, stack_room and stack_room.server) if p],
+            [g for g in (loads, floor_loads, stack_loads) if g],
+        )
         quiet0 = await noise.snapshot()
         started = time.monotonic()
 
@@ -157,6 +166,16 @@ async def measure(
             await asyncio.sleep(1.0)
             floor_join["memory_kib_per_phone"] = round((floor.rss_kib() - floor_rss0) / plan.phones, 1)
             await floor_room.open(floor.url, floor_loads, plan.step_timeout)
+        stack_join: dict[str, Any] = {}
+        if stack_room and stack_loads:
+            # The stack's floor: the same join as Tovholder's (page, form, socket, sync).
+            await stack_room.http.post("/room", json={"room": stack_room.name})
+            cpu_s = stack_room.server.cpu()
+            stack_join = await _joined(
+                stack_loads, "tov", [stack_room.server.url], stack_room.name, plan.phones
+            )
+            stack_join["cpu_ms_per_join"] = round((stack_room.server.cpu() - cpu_s) / plan.phones * 1000, 2)
+            await stack_room.open(stack_room.server.url, stack_loads, plan.step_timeout)
 
         # The answer burst (W5), Tovholder's and then the floor's, while every phone is there.
         if plan.answer_burst:
@@ -182,6 +201,8 @@ async def measure(
                 if floor_room and floor_loads and not step.missing:
                     floor_step = await floor_room.step(floor_loads, step, plan.step_timeout)
                     out.floor_steps.append(floor_step)
+                if stack_room and stack_loads and not step.missing:
+                    out.stack_steps.append(await stack_room.step(stack_loads, step, plan.step_timeout))
                 progress(plan, step, floor_step)
                 if step.missing:
                     # Phones without the step after the timeout: the room is lost, and the
@@ -199,6 +220,8 @@ async def measure(
     await room.close()
     if floor_room:
         await floor_room.close()
+    if stack_room:
+        await stack_room.close()
 
     out.result = {
         "phones": plan.phones,
@@ -229,6 +252,12 @@ async def measure(
         join["floor_join_ms"] = summary_ms(floor_join["durations"])
         join["ratio"] = ratio(join["joins_per_s"], join["floor_connects_per_s"])
         out.result["floor_memory_kib_per_phone"] = floor_join["memory_kib_per_phone"]
+    if stack_join:
+        out.result["stack"] = {
+            "joins_per_s": round(stack_join["per_second"], 1),
+            "server_cpu_ms_per_join": stack_join["cpu_ms_per_join"],
+            **compare_steps(out.stack_steps, out.floor_steps),
+        }
     if out.burst:
         out.result["burst"] = compare_bursts(out.burst, out.floor_burst)
     return out
@@ -239,13 +268,20 @@ async def room(plan: Plan, scratch: Scratch, prof: Profiler) -> Outcome:
         return await _scale_out(plan, scratch, prof)
     server = scratch.tovholder(plan.name).start()
     floor = scratch.floor(f"{plan.name}-floor").start() if plan.floor else None
+    # With Tovholder's own number of threads for FastAPI's pool (TOVHOLDER_THREADS, app/config.py).
+    threads = str(Settings.model_fields["threads"].default)
+    stack = (
+        scratch.floor(f"{plan.name}-stack", "bench.stack", "--threads", threads).start()
+        if plan.stack
+        else None
+    )
     try:
-        out = await measure(plan, [server], floor, scratch, prof)
+        out = await measure(plan, [server], floor, scratch, prof, stack_floor=stack)
         out.database = scratch.database_of(server)
     finally:
-        server.stop()
-        if floor:
-            floor.stop()
+        for process in (server, floor, stack):
+            if process:
+                process.stop()
     return out
 
 

@@ -208,21 +208,14 @@ class Scratch:
         args = [sys.executable, "-m", "app.cli", "run"]
         return Process(name, args, env, port, data_dir / "server.log")
 
-    def floor(self, name: str) -> Process:
+    def floor(self, name: str, module: str = "bench.baseline", *extra: str) -> Process:
+        """The floor (bench/baseline.py), or with `module` "bench.stack" the stack's floor."""
         self._made += 1
         data_dir = self.path / f"{name}-{self._made}"
         data_dir.mkdir()
         port = free_port()
         env = dict(os.environ)
-        args = [
-            sys.executable,
-            "-m",
-            "bench.baseline",
-            "--port",
-            str(port),
-            "--db",
-            str(data_dir / "floor.db"),
-        ]
+        args = [sys.executable, "-m", module, "--port", str(port), "--db", str(data_dir / "floor.db"), *extra]
         return Process(name, args, env, port, data_dir / "server.log")
 
     def database_of(self, server: Process) -> Path:

@@ -142,6 +142,7 @@ class FloorRoom:
     """The floor's room: each step emits a payload of the size Tovholder's phones just got."""
 
     def __init__(self, floor: Process, name: str) -> None:
+        self.server = floor
         self.http = httpx.AsyncClient(base_url=floor.url, timeout=120)
         self.name = name
         self.version = 0
