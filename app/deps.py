@@ -3,9 +3,11 @@ participant cookie, the language, CSRF, and a form's text fields."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from app import auth, i18n
 from app.errors import NotFound
@@ -27,7 +29,13 @@ def get_house(request: Request) -> House:
     return house
 
 
-HouseDep = Annotated[House, Depends(get_house)]
+async def _house(request: Request) -> House:
+    """get_house as a dependency: FastAPI runs a plain (def) dependency in a worker-thread hop of
+    its own, before the route's; this one, on the event loop, takes none."""
+    return get_house(request)
+
+
+HouseDep = Annotated[House, Depends(_house)]
 
 
 def login_token(request: Request) -> str | None:
@@ -90,6 +98,25 @@ async def form_fields(request: Request) -> dict[str, object]:
 
 
 FormFields = Annotated[dict[str, object], Depends(form_fields)]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def form_model(model: type[M]) -> Any:
+    """As `Annotated[model, Form()]`, read as `form_fields` reads a form: FastAPI's form models
+    inspect the model's annotations on every request (0.3 ms of the event loop's CPU a control,
+    measured in process). As there, a field sent empty takes its default and a wrong one is a
+    RequestValidationError (400, naming the field); fields the model lacks are not read."""
+
+    async def read(request: Request) -> M:
+        form = await request.form()
+        sent = {name: form[name] for name in model.model_fields if form.get(name) not in (None, "")}
+        try:
+            return model.model_validate(sent)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+
+    return Depends(read)
 
 
 def browser_locale(request: Request) -> str:

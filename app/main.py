@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Any:
     errors.install(api)
     # Every address is literal but for its parameters, so no two routes can take the same request
     # and the order here does not matter (tests/test_architecture.py holds that).
-    routers = (participant, changes, facilitator, console, flows, guide, results, exports, posters, teams)
+    routers = (console, participant, changes, facilitator, flows, guide, results, exports, posters, teams)
     for module in routers:
         api.include_router(module.router)
     sockets.install(house)

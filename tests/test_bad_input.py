@@ -445,6 +445,17 @@ def test_malformed_control_form_is_400_and_the_run_does_not_change(
     assert stored(room.server) == before
 
 
+def test_a_control_field_sent_empty_takes_its_default_and_an_unknown_one_is_not_read(room: Room) -> None:
+    """As FastAPI's form models read them (the controls' forms are read by app/deps.py form_model)."""
+    room.move_to(CARDS.id)
+    before = next(r[3] for r in stored(room.server)["runs"] if r[0] == room.run_id)
+    r = room.tov.post(
+        f"/runs/{room.run_id}/back", data={"version": "", "region": "", "surprise": "x"}, headers=HTMX
+    )
+    assert r.status_code == 200  # not 400: the empty version is no version, so the move is made
+    assert next(r[3] for r in stored(room.server)["runs"] if r[0] == room.run_id) == before + 1
+
+
 def test_malformed_control_form_from_htmx_goes_to_flash(room: Room) -> None:
     before = stored(room.server)
     r = room.tov.post(f"/runs/{room.run_id}/next", data={"version": "abc"}, headers=HTMX)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from app.deps import Csrf, FormFields, HouseDep, Owned, check_control, is_htmx
+from app.deps import Csrf, FormFields, HouseDep, Owned, check_control, form_model, is_htmx
 from app.errors import Conflict, Refusal
 from app.house import House
 from app.routes import fragment, page
@@ -38,8 +38,8 @@ class TimerControl(Control):
     seconds: int | None = Field(default=None, ge=0, le=MAX_TIMER_SECONDS)
 
 
-ControlForm = Annotated[Control, Form()]
-TimerForm = Annotated[TimerControl, Form()]
+ControlForm = Annotated[Control, form_model(Control)]
+TimerForm = Annotated[TimerControl, form_model(TimerControl)]
 
 
 def _screen(request: Request, house: House, run_id: int, template: str, *, qr: bool = False) -> Response:
@@ -130,7 +130,7 @@ class JoinControl(Control):
 
 @router.post("/runs/{run_id}/join-code", dependencies=[Csrf])
 async def join_code(
-    request: Request, house: HouseDep, run_id: int, form: Annotated[JoinControl, Form()]
+    request: Request, house: HouseDep, run_id: int, form: Annotated[JoinControl, form_model(JoinControl)]
 ) -> Response:
     """Shows or hides the QR code and join code in the projector's corner (the console, or J)."""
     change = partial(house.runner.show_join, run_id, form.shown, form.version)
@@ -194,7 +194,10 @@ class WordFilterForm(Control):
 
 @router.post("/runs/{run_id}/word-filter", dependencies=[Csrf])
 async def word_filter(
-    request: Request, house: HouseDep, run_id: int, form: Annotated[WordFilterForm, Form()]
+    request: Request,
+    house: HouseDep,
+    run_id: int,
+    form: Annotated[WordFilterForm, form_model(WordFilterForm)],
 ) -> Response:
     change = partial(house.runner.set_word_filter, run_id, form.words, form.version)
     return await _region(request, house, run_id, form.region, change)
