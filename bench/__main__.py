@@ -37,7 +37,7 @@ BUDGET = 570.0  # seconds for the whole full run; later workloads are skipped pa
 def plans(loads: int | None) -> list[Plan]:
     return [
         Plan("W1", 40, 50, step_timeout=20, budget=90, loads=loads or 1, answer_burst=True, stack=True),
-        Plan("W2", 500, 20, step_timeout=45, budget=150, loads=loads or 1, answer_burst=True),
+        Plan("W2", 500, 20, step_timeout=45, budget=150, loads=loads or 1, answer_burst=True, stack=True),
         Plan("W3", 2000, 10, step_timeout=60, budget=200, loads=loads or 2, stack=True),
         Plan("W6", 500, 20, step_timeout=45, budget=150, loads=loads or 1, answer_burst=True, scale_out=True),
     ]

@@ -180,6 +180,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
         )
 
     def stack(key: str, label: str) -> None:
+        """The stack's floor (bench/stack.py): the same steps, plainly on FastAPI, SQLModel, Jinja."""
         r = (w.get(key) or {}).get("stack")
         if not r:
             return
@@ -193,14 +194,30 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                 "",
             )
         )
+        by_type = [(n, e) for n, e in r.get("by_exercise", {}).items() if (e.get("ratio") or {}).get("p95")]
+        worst = max(by_type, key=lambda item: item[1]["ratio"]["p95"], default=None)
+        if worst:
+            name, e = worst
+            out.append(
+                (
+                    f"{label}: the stack's floor, its worst step type, `{name}` p95",
+                    _ms(e["floor_ms"]["p95"]),
+                    _ms(e["step_ms"]["p95"]) + " on the stack's floor",
+                    _x(e["ratio"]["p95"]),
+                    "",
+                    "",
+                )
+            )
 
     steps("W1", "W1 40 phones x 50 steps", 1.3)
     stack("W1", "W1")
     bursts("W1", "W5 40 phones", 50)
     steps("W2", "W2 500 phones x 20 steps", 1.5)
+    stack("W2", "W2")
     bursts("W2", "W5 500 phones", 500)
     bursts("W5-200", "W5 200 phones", None)
     steps("W3", "W3 2,000 phones x 10 steps", 1.5)
+    stack("W3", "W3")
     w3 = w.get("W3")
     if w3:
         j = w3["join"]
