@@ -76,7 +76,9 @@ def create_app(settings: Settings | None = None) -> Any:
     api.mount(ASSETS, GZipMiddleware(exercise_assets(house.registry)), name="exercises")
     errors.install(api)
     # Every address is literal but for its parameters, so no two routes can take the same request
-    # and the order here does not matter (tests/test_architecture.py holds that).
+    # and the order here does not matter to what answers (tests/test_architecture.py holds that).
+    # It matters to how long finding it takes: routes are tried one by one, so the controls, which
+    # a phone waits behind at every step, come first.
     routers = (console, participant, changes, facilitator, flows, guide, results, exports, posters, teams)
     for module in routers:
         api.include_router(module.router)
