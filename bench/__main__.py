@@ -27,8 +27,9 @@ from bench.limits import raise_open_files
 from bench.profile import Profiler
 from bench.report import machine, table
 from bench.scenarios import Outcome, Plan, measure, room
-from bench.servers import PG_ADMIN_URL, REDIS_URL, Scratch, reachable
+from bench.servers import PG_ADMIN_URL, REDIS_URL, Scratch
 from bench.stats import ratios
+from tests.harness import reachable
 
 HERE = Path(__file__).resolve().parent
 BUDGET = 570.0  # seconds for the whole full run; later workloads are skipped past it

@@ -10,7 +10,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.flow import write_sessions_dir
+from tests.harness import free_port  # one for the tests and the bench
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "bench@example.org"
@@ -25,20 +25,6 @@ PASSWORD = "bench-password-" + "x" * 10
 PG_ADMIN_URL = os.environ.get("TOVHOLDER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TOVHOLDER_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def rss_kib(pid: int) -> int:
