@@ -14,7 +14,7 @@ help:
 	@echo "make test     run every test (installs what the tests need first)"
 	@echo "make test-fast  the tests without a server process or a browser (the edit-test loop)"
 	@echo "make fuzz     the property test of a run with 10,000 random sequences (about 20 minutes)"
-	@echo "make lint     ruff, and mypy --strict on app/, exercises/ and bench/"
+	@echo "make lint     ruff (its checks and its format), and mypy --strict on app/, exercises/ and bench/"
 	@echo "make migrate  upgrade the database to the newest schema"
 	@echo "make i18n     extract messages and update the catalogues"
 	@echo "make bench    40 to 2,000 phones against real servers, as ratios to a bare socket floor (~8 min)"
@@ -114,6 +114,7 @@ bench-quick: deps
 
 lint: deps
 	$(UV) run ruff check app exercises tests migrations bench
+	$(UV) run ruff format --check app exercises tests migrations bench
 	$(UV) run mypy app exercises bench
 
 I18N_POT := app/i18n/messages.pot

@@ -18,7 +18,6 @@ from limits.strategies import MovingWindowRateLimiter
 log = logging.getLogger(__name__)
 
 
-
 def rules(joins_per_minute: int = 60, max_participants: int = 500) -> dict[str, tuple[str, ...]]:
     """What is counted, per what, and how much (TOVHOLDER_JOINS_PER_MINUTE for a hall behind one
     address: the joins per session follow it; a session can fill to TOVHOLDER_MAX_PARTICIPANTS in

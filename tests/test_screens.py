@@ -218,8 +218,11 @@ def test_a_push_rendered_before_next_and_delivered_after_it_does_not_undo_the_st
     expect(page.locator("#conn")).to_have_attribute("data-state", "online", timeout=15_000)
     console = page.locator("#console")
     expect(console).to_contain_text("step 1 of")
-    late = {"region": "console", "version": int(console.get_attribute("data-version") or 0),
-            "html": console.evaluate("el => el.outerHTML")}
+    late = {
+        "region": "console",
+        "version": int(console.get_attribute("data-version") or 0),
+        "html": console.evaluate("el => el.outerHTML"),
+    }
 
     holding = True
     page.keyboard.press("ArrowRight")

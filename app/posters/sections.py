@@ -68,6 +68,7 @@ def _who_what_when(source: str = "who-what-when") -> SectionSpec:
     `source`."""
     return SectionSpec(source, N_("Who does what, by when"), source, order="given", cap=8)
 
+
 SPECS: dict[str, KindSpec] = {
     "core-task": KindSpec(
         title=N_("Our core task"),

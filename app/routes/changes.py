@@ -59,9 +59,11 @@ def edit(
     if len(fields) > MAX_EDIT_FIELDS:
         raise InvalidInput(N_("The form had too many fields."))
     form = {k: v for k, v in fields.items() if isinstance(v, str) and k != "csrf_token"}
-    change: Callable[[], PhoneView] = lambda: house.runner.edit_answer(  # noqa: E731
-        request.cookies.get(PARTICIPANT_COOKIE), step_id[:64], seq, form
-    )
+    token = request.cookies.get(PARTICIPANT_COOKIE)
+
+    def change() -> PhoneView:
+        return house.runner.edit_answer(token, step_id[:64], seq, form)
+
     return _apply(request, house, code, change, editing=seq, values=form)
 
 

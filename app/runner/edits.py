@@ -19,9 +19,7 @@ from exercises.base import N_
 
 
 class Edits(Moderation):
-    def edit_answer(
-        self, token: str | None, step_id: str, seq: int, form: Mapping[str, Any]
-    ) -> PhoneView:
+    def edit_answer(self, token: str | None, step_id: str, seq: int, form: Mapping[str, Any]) -> PhoneView:
         participant = self.participant(token)
         with self._session() as db:
             run, answer = self._own_answer(db, participant, step_id, seq)
