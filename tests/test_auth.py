@@ -430,3 +430,26 @@ async def test_phone_socket_is_refused_without_a_participant_of_that_run(
 
     allowed = await connect(shared_sqlite_server, "phone", other_code, dict(phone.cookies.items()))
     await allowed.disconnect()
+
+
+def test_the_login_cookie_is_checked_again_for_its_age_when_its_signature_is_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CookieSigner remembers cookies whose signature held (a request checks one twice); an old
+    cookie is still refused, a changed one never matches, and the CSRF token is the login's."""
+    import time
+
+    from app import auth
+
+    signer = auth.CookieSigner("a-secret-of-the-test-" + "x" * 20)
+    cookie = signer.dumps("the-login")
+    assert signer.loads(cookie) == "the-login"
+    assert signer.loads(cookie) == "the-login"  # remembered
+    csrf = signer.csrf_for(cookie)
+    assert csrf and csrf == auth.CookieSigner("a-secret-of-the-test-" + "x" * 20).csrf_for(cookie)
+    assert signer.csrf_for(cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")) is None
+    assert auth.CookieSigner("another-secret-" + "y" * 20).loads(cookie) is None
+    later = time.time() + auth.LOGIN_MAX_AGE + 5
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    assert signer.loads(cookie) is None
+    assert signer.csrf_for(cookie) is None
