@@ -230,12 +230,13 @@ class Reader:
         exercise = self.registry[step.exercise]
         settings = exercise.settings(step.settings)
         team = self.team(db, run)
-        members = self.members(db, run) if members is None else members
+        if members is None and exercise.reads_members:
+            members = self.members(db, run)  # else left unread, and a source that needs them reads them
         base = StepContext(
             locale=run.locale,
             units=tuple(team.units) if team else (),
             min_group_size=self.min_group_size,
-            members=members,
+            members=members or (),
             unit=unit,
         )
         state = self.state(db, run, step.id)
@@ -254,7 +255,7 @@ class Reader:
         return replace(full, state=state if state is not None else exercise.initial_state(settings, full))
 
     def source(
-        self, db: Session, run: Run, flow: Flow, step: Step, members: tuple[Member, ...], depth: int
+        self, db: Session, run: Run, flow: Flow, step: Step, members: tuple[Member, ...] | None, depth: int
     ) -> Source:
         exercise = self.registry[step.exercise]
         settings = exercise.settings(step.settings)
@@ -281,7 +282,7 @@ class Reader:
             flow = Flow.model_validate(other.flow_snapshot)
             for step in flow.steps:
                 if step.publish == key:
-                    return self.source(db, other, flow, step, self.members(db, other), MAX_SOURCE_DEPTH)
+                    return self.source(db, other, flow, step, None, MAX_SOURCE_DEPTH)
         return None
 
     def step_view(

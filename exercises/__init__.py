@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -103,12 +105,27 @@ def _missing_in_folder(exercise: AnyExercise) -> list[str]:
     if exercise.has_actions:
         templates.append("console.html")
     missing = [_shown(folder, exercise.template_dir / t) for t in templates if not exercise.has_template(t)]
+    if not exercise.reads_members and _names_members(exercise):
+        missing.append("`reads_members = True` (its code or templates read ctx.members)")
     page = exercise.docs_page
     if not page.is_file():
         missing.append(f"{_shown(folder, page)} (its docs page)")
     elif not page.read_text(encoding="utf-8").startswith(f"# {exercise.name}\n"):
         missing.append(f"a first line '# {exercise.name}' in {_shown(folder, page)}")
     return missing
+
+
+def _names_members(exercise: AnyExercise) -> bool:
+    """Its class (or a class of its own it builds on) or a template in its folder reads
+    `ctx.members`."""
+    texts = []
+    for cls in type(exercise).__mro__:
+        if cls.__module__ != Exercise.__module__ and isinstance(cls, type) and issubclass(cls, Exercise):
+            with contextlib.suppress(OSError, TypeError):  # defined where its source is not read
+                texts.append(inspect.getsource(cls))
+    if exercise.template_dir.is_dir():
+        texts += [path.read_text(encoding="utf-8") for path in sorted(exercise.template_dir.rglob("*.html"))]
+    return any("ctx.members" in text for text in texts)
 
 
 def _shown(folder: Path, path: Path) -> str:

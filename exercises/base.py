@@ -235,6 +235,11 @@ class Exercise(ABC, ProgramHooks[S, R], Generic[S, A, R]):
     # from who is there), so later joiners change nothing. False where that state needs nothing
     # of the room (grouping: no groups yet): opening the step then reads nothing.
     settles_state_on_open: ClassVar[bool] = True
+    # It reads `ctx.members` (everyone who joined: a split into groups, a unit's people): the
+    # context reads them only for such a type and its sources, not for every screen of every
+    # step (2,000 rows at an all-hands, for each phone that syncs). The registry refuses a type
+    # whose code or templates name ctx.members without it.
+    reads_members: ClassVar[bool] = False
     # Its audiences' phone screens differ in its phone.html alone (a group's names), not in the
     # form or anything around it: a step that opens draws the screen around once, and each
     # audience's part into it (500 groups of an all-hands are 500 small parts, not 500 pages).

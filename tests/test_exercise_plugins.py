@@ -216,6 +216,23 @@ def test_a_type_that_lacks_its_folder_is_refused_with_each_thing_it_lacks(tmp_pa
     assert "a first line '# thumbs' in thin/README.md" in message
 
 
+def test_a_type_whose_templates_read_the_room_must_say_so(tmp_path: Path) -> None:
+    """The context reads everyone who joined only for a type with `reads_members`: one that
+    reads ctx.members without it would find nobody there, so the registry refuses it."""
+    listing = "<ul>{% for m in ctx.members %}<li>{{ m.name }}</li>{% endfor %}</ul>\n"
+    Thumbs.folder = write_folder(tmp_path / "room", {**FILES, "templates/phone.html": listing})
+    try:
+        with pytest.raises(RegistryError, match=r"'thumbs' .* lacks `reads_members = True`"):
+            build_registry((Thumbs,))
+
+        class Listing(Thumbs):
+            reads_members = True
+
+        assert build_registry((Listing,))["thumbs"].reads_members
+    finally:
+        Thumbs.folder = Path("/nonexistent")
+
+
 def test_a_type_without_models_or_methods_is_refused_by_name() -> None:
     class Hollow(Exercise[ThumbsSettings, ThumbsAnswer, ThumbsResult]):
         name = "hollow"

@@ -879,3 +879,32 @@ def test_a_burst_holds_the_cards_the_word_filter_names(runner: Runner, db_path: 
         ('{"text": "A stormy night"}', 1),
         ('{"text": "Calm"}', 0),
     ]
+
+
+def test_the_room_is_read_only_for_a_step_whose_type_reads_it_or_whose_source_does(
+    migrated_engine: Engine,
+) -> None:
+    """`reads_members` (exercises/base.py): a talk or open text step's context has nobody in it
+    (its screens never list people, and at 2,000 phones each sync read 2,000 rows); the groups
+    step has everyone; a speaking round of those groups has none itself, but its groups source
+    is read with everyone, so its names are there."""
+    steps = [
+        step("intro", "talk"),
+        step("cards", "open_text"),
+        step("split", "groups"),
+        step("turns", "round", settings={"speakers": "groups", "groups_from": "split", "seconds": 60}),
+    ]
+    data = {**FLOW_DATA, "name": "room", "duration_minutes": 20, "steps": steps}
+    runner = Runner(migrated_engine, {"room": validate_flow(data, REGISTRY)}, REGISTRY, QuietNotifier())
+    run = runner.create_run("room", "en", None)
+    assert run.id is not None
+    for name in ("Kari", "Ola", "Ingrid", "Lars", "Sigrid", "Jonas"):
+        runner.join(run.code, name)
+    for step_id, people in (("intro", 0), ("cards", 0), ("split", 6), ("turns", 0)):
+        runner.move(run.id, +1)
+        view = runner.open_step(run.id)[2]
+        assert view is not None and view.step.id == step_id
+        assert len(view.ctx.members) == people, step_id
+    source = view.ctx.sources["split"]
+    names = {m.name for g in source.result.groups for m in g.members}
+    assert names == {"Kari", "Ola", "Ingrid", "Lars", "Sigrid", "Jonas"}

@@ -181,6 +181,7 @@ class Groups(NoAnswers[GroupsSettings, GroupsResult]):
     result_model = GroupsResult
     has_actions = True
     audiences_share_frame = True  # NoAnswers: the screen around the group is the same for all
+    reads_members = True  # the split, and the names in each group
 
     def initial_state(self, settings: GroupsSettings, ctx: StepContext) -> dict[str, Any]:
         return _state(split(ctx.members, settings.size, settings.mode), len(settings.roles))

@@ -115,6 +115,7 @@ class Matrix(Exercise[MatrixSettings, MatrixAnswer, MatrixResult]):
     answer_model = MatrixAnswer
     result_model = MatrixResult
     reveals_units = True  # an answer rates every unit but the rater's own
+    reads_members = True  # each unit's people: its phones' screens go to them
 
     def max_answers(self, settings: MatrixSettings, ctx: StepContext) -> int:
         return 1
