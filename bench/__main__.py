@@ -35,11 +35,11 @@ HERE = Path(__file__).resolve().parent
 BUDGET = 570.0  # seconds for the whole full run; later workloads are skipped past it
 
 
-def plans(loads: int | None) -> list[Plan]:
+def plans(loads: int | None, stack: bool = True) -> list[Plan]:
     return [
-        Plan("W1", 40, 50, step_timeout=20, budget=90, loads=loads or 1, answer_burst=True, stack=True),
-        Plan("W2", 500, 20, step_timeout=45, budget=150, loads=loads or 1, answer_burst=True, stack=True),
-        Plan("W3", 2000, 10, step_timeout=60, budget=200, loads=loads or 2, stack=True),
+        Plan("W1", 40, 50, step_timeout=20, budget=90, loads=loads or 1, answer_burst=True, stack=stack),
+        Plan("W2", 500, 20, step_timeout=45, budget=150, loads=loads or 1, answer_burst=True, stack=stack),
+        Plan("W3", 2000, 10, step_timeout=60, budget=200, loads=loads or 2, stack=stack),
         Plan("W6", 500, 20, step_timeout=45, budget=150, loads=loads or 1, answer_burst=True, scale_out=True),
     ]
 
@@ -60,7 +60,7 @@ async def full(args: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
         scratch = Scratch(Path(tmp))
-        for plan in plans(args.loads):
+        for plan in plans(args.loads, not args.no_stack):
             if only and plan.name not in only:
                 continue
             if time.monotonic() - started > BUDGET - plan.budget:
@@ -185,6 +185,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=None, help="load processes (default 1; 2 for W3)")
     parser.add_argument("--out", default=None, help="results file (default bench/results.json; quick: none)")
     parser.add_argument("--profile", default=None, metavar="DIR", help="py-spy the servers into DIR")
+    parser.add_argument("--no-stack", action="store_true", help="without the stack's floor (bench/stack.py)")
     args = parser.parse_args()
     if args.quick:
         results = asyncio.run(quick(args))

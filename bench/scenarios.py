@@ -63,7 +63,6 @@ class Outcome:
     result: dict[str, Any] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     floor_steps: list[Step] = field(default_factory=list)
-    stack_steps: list[Step] = field(default_factory=list)
     seen: list[list[int]] = field(default_factory=list)
     burst: Burst | None = None
     floor_burst: Burst | None = None
@@ -124,7 +123,6 @@ async def measure(
     scratch: Scratch,
     prof: Profiler,
     warm: bool = True,
-    stack_floor: Process | None = None,
 ) -> Outcome:
     out = Outcome()
     urls = [s.url for s in servers]
@@ -134,15 +132,10 @@ async def measure(
     out.run_code = room.code
     pids = [s.pid for s in servers]
     floor_room = FloorRoom(floor, f"{plan.name}-room") if floor else None
-    stack_room = FloorRoom(stack_floor, f"{plan.name}-stack") if stack_floor else None
     async with contextlib.AsyncExitStack() as stack:
         loads = await stack.enter_async_context(Loads(plan.loads, scratch.path))
         floor_loads = await stack.enter_async_context(Loads(plan.loads, scratch.path)) if floor else None
-        stack_loads = await stack.enter_async_context(Loads(plan.loads, scratch.path)) if stack_room else None
-        noise = Noise(
-            servers + [p for p in (floor, stack_room and stack_room.server) if p],
-            [g for g in (loads, floor_loads, stack_loads) if g],
-        )
+        noise = Noise(servers + ([floor] if floor else []), [loads] + ([floor_loads] if floor_loads else []))
         quiet0 = await noise.snapshot()
         started = time.monotonic()
 
@@ -166,16 +159,6 @@ async def measure(
             await asyncio.sleep(1.0)
             floor_join["memory_kib_per_phone"] = round((floor.rss_kib() - floor_rss0) / plan.phones, 1)
             await floor_room.open(floor.url, floor_loads, plan.step_timeout)
-        stack_join: dict[str, Any] = {}
-        if stack_room and stack_loads:
-            # The stack's floor: the same join as Tovholder's (page, form, socket, sync).
-            await stack_room.http.post("/room", json={"room": stack_room.name})
-            cpu_s = stack_room.server.cpu()
-            stack_join = await _joined(
-                stack_loads, "tov", [stack_room.server.url], stack_room.name, plan.phones
-            )
-            stack_join["cpu_ms_per_join"] = round((stack_room.server.cpu() - cpu_s) / plan.phones * 1000, 2)
-            await stack_room.open(stack_room.server.url, stack_loads, plan.step_timeout)
 
         # The answer burst (W5), Tovholder's and then the floor's, while every phone is there.
         if plan.answer_burst:
@@ -201,8 +184,6 @@ async def measure(
                 if floor_room and floor_loads and not step.missing:
                     floor_step = await floor_room.step(floor_loads, step, plan.step_timeout)
                     out.floor_steps.append(floor_step)
-                if stack_room and stack_loads and not step.missing:
-                    out.stack_steps.append(await stack_room.step(stack_loads, step, plan.step_timeout))
                 progress(plan, step, floor_step)
                 if step.missing:
                     # Phones without the step after the timeout: the room is lost, and the
@@ -220,8 +201,6 @@ async def measure(
     await room.close()
     if floor_room:
         await floor_room.close()
-    if stack_room:
-        await stack_room.close()
 
     out.result = {
         "phones": plan.phones,
@@ -252,12 +231,6 @@ async def measure(
         join["floor_join_ms"] = summary_ms(floor_join["durations"])
         join["ratio"] = ratio(join["joins_per_s"], join["floor_connects_per_s"])
         out.result["floor_memory_kib_per_phone"] = floor_join["memory_kib_per_phone"]
-    if stack_join:
-        out.result["stack"] = {
-            "joins_per_s": round(stack_join["per_second"], 1),
-            "server_cpu_ms_per_join": stack_join["cpu_ms_per_join"],
-            **compare_steps(out.stack_steps, out.floor_steps),
-        }
     if out.burst:
         out.result["burst"] = compare_bursts(out.burst, out.floor_burst)
     return out
@@ -268,21 +241,53 @@ async def room(plan: Plan, scratch: Scratch, prof: Profiler) -> Outcome:
         return await _scale_out(plan, scratch, prof)
     server = scratch.tovholder(plan.name).start()
     floor = scratch.floor(f"{plan.name}-floor").start() if plan.floor else None
-    # With Tovholder's own number of threads for FastAPI's pool (TOVHOLDER_THREADS, app/config.py).
-    threads = str(Settings.model_fields["threads"].default)
-    stack = (
-        scratch.floor(f"{plan.name}-stack", "bench.stack", "--threads", threads).start()
-        if plan.stack
-        else None
-    )
     try:
-        out = await measure(plan, [server], floor, scratch, prof, stack_floor=stack)
+        out = await measure(plan, [server], floor, scratch, prof)
         out.database = scratch.database_of(server)
     finally:
-        for process in (server, floor, stack):
-            if process:
-                process.stop()
+        server.stop()
+        if floor:
+            floor.stop()
+    if plan.stack and out.steps:
+        out.result["stack"] = await stack_floor(plan, out.steps, scratch)
     return out
+
+
+async def stack_floor(plan: Plan, steps: list[Step], scratch: Scratch) -> dict[str, Any]:
+    """The stack's floor (bench/stack.py) beside a floor of its own, in a pass of its own after
+    Tovholder's, so it changes nothing of Tovholder's figures: the same join as Tovholder's (page,
+    form, socket, sync) by as many phones, then the same step changes, each of the size
+    Tovholder's phones got."""
+    # With Tovholder's own number of threads for FastAPI's pool (TOVHOLDER_THREADS, app/config.py).
+    threads = str(Settings.model_fields["threads"].default)
+    floor = scratch.floor(f"{plan.name}-floor2").start()
+    ours = scratch.floor(f"{plan.name}-stack", "bench.stack", "--threads", threads).start()
+    floor_room, stack_room = FloorRoom(floor, f"{plan.name}-room"), FloorRoom(ours, f"{plan.name}-stack")
+    floor_steps: list[Step] = []
+    stack_steps: list[Step] = []
+    try:
+        async with Loads(plan.loads, scratch.path) as floor_loads, Loads(plan.loads, scratch.path) as loads:
+            await _joined(floor_loads, "floor", [floor.url], floor_room.name, plan.phones)
+            await floor_room.open(floor.url, floor_loads, plan.step_timeout)
+            await stack_room.http.post("/room", json={"room": stack_room.name})
+            cpu0 = ours.cpu()
+            joined = await _joined(loads, "tov", [ours.url], stack_room.name, plan.phones)
+            cpu_join = ours.cpu() - cpu0
+            await stack_room.open(ours.url, loads, plan.step_timeout)
+            for like in steps:
+                stack_steps.append(await stack_room.step(loads, like, plan.step_timeout))
+                floor_steps.append(await floor_room.step(floor_loads, like, plan.step_timeout))
+        log(f"{plan.name}: the stack's floor, {plan.phones} phones and {len(steps)} steps")
+    finally:
+        await floor_room.close()
+        await stack_room.close()
+        ours.stop()
+        floor.stop()
+    return {
+        "joins_per_s": round(joined["per_second"], 1),
+        "server_cpu_ms_per_join": round(cpu_join / plan.phones * 1000, 2),
+        **compare_steps(stack_steps, floor_steps),
+    }
 
 
 async def _scale_out(plan: Plan, scratch: Scratch, prof: Profiler) -> Outcome:
