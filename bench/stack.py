@@ -21,6 +21,8 @@ it is Tovholder's code.
     python -m bench.stack --port P --db FILE [--threads N]
 """
 
+# No `from __future__ import annotations` here: FastAPI reads the routes' annotations at run
+# time, and `Db` below is local to `api()`, where a string annotation would not resolve.
 import argparse
 import asyncio
 import gc
