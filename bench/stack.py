@@ -1,4 +1,4 @@
-"""The stack's floor: the least a join and a step change cost on Tovholder's fixed stack.
+"""The stack's floor: what a join and a step change cost on Tovholder's fixed stack, done plainly.
 
 The floor (bench/baseline.py) is bare python-socketio: its join is a socket connect, its step
 one SQLite row and an emit. Tovholder's join and step also go through FastAPI, SQLModel and
@@ -107,9 +107,12 @@ class Stack(Floor):
         self.env = Environment(loader=DictLoader(TEMPLATES), autoescape=select_autoescape(default=True))
         self.version = 0
 
+    def body(self) -> str:
+        """A screen's text, so that the screen drawn around it is the size last emitted."""
+        return "x" * max(0, self.screen_size - 80)
+
     def screen(self, version: int) -> str:
-        body = "x" * max(0, self.screen_size - 80)
-        return self.env.get_template("screen.html").render(title="A step", body=body, version=version)
+        return self.env.get_template("screen.html").render(title="A step", body=self.body(), version=version)
 
     def db(self) -> Iterator[Session]:
         with Session(self.engine) as session:
@@ -192,8 +195,7 @@ class Stack(Floor):
             phone = Phone(room_id=room.id or 0, token=secrets.token_urlsafe(32), name=name, unit=unit)
             db.add(phone)
             db.commit()
-            screen = self.screen(room.version)
-            response = page("phone.html", csrf_token, title="Step", version=room.version, body=screen)
+            response = page("phone.html", csrf_token, title="A step", version=room.version, body=self.body())
             response.set_cookie("tov_p", phone.token, httponly=True, samesite="lax")
             return response
 
