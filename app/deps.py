@@ -109,8 +109,8 @@ def form_model(model: type[M]) -> Any:
     RequestValidationError (400, naming the field); fields the model lacks are not read."""
 
     async def read(request: Request) -> M:
-        form = await request.form()
-        sent = {name: form[name] for name in model.model_fields if form.get(name) not in (None, "")}
+        fields = await form_fields(request)
+        sent = {name: fields[name] for name in model.model_fields if fields.get(name) not in (None, "")}
         try:
             return model.model_validate(sent)
         except ValidationError as exc:

@@ -120,7 +120,7 @@ def _names_members(exercise: AnyExercise) -> bool:
     `ctx.members`."""
     texts = []
     for cls in type(exercise).__mro__:
-        if cls.__module__ != Exercise.__module__ and isinstance(cls, type) and issubclass(cls, Exercise):
+        if cls.__module__ != Exercise.__module__ and issubclass(cls, Exercise):
             with contextlib.suppress(OSError, TypeError):  # defined where its source is not read
                 texts.append(inspect.getsource(cls))
     if exercise.template_dir.is_dir():
